@@ -1,0 +1,65 @@
+"""The Tiến độ Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import Config, config_from_env
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    """Build the app. `config` is a Config class, a mapping of overrides, or None for the environment's."""
+    app = Flask(__name__, instance_relative_config=True)
+    _load_config(app, config)
+    _check_config(app)
+
+    from app import cli, i18n, security, templating
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _load_config(app: Flask, config: type[Config] | dict | None) -> None:
+    from config import BASE_DIR
+
+    if config is None or isinstance(config, dict):
+        app.config.from_object(config_from_env())
+        app.config.update(config or {})
+    else:
+        app.config.from_object(config)
+    app.config.setdefault("MIGRATIONS_DIR", BASE_DIR / "migrations")
+
+
+def _check_config(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it in the environment (or TIEN_DO_ENV=development for a local server)."
+        )
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////:memory:"):
+        from pathlib import Path
+
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.plans import bp as plans_bp
+    from app.tasks import bp as tasks_bp
+    from app.vendor import bp as vendor_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(plans_bp)
+    app.register_blueprint(tasks_bp)
+    app.register_blueprint(vendor_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -1,0 +1,1 @@
+"""Command-line groups. Each is a thin shell over a service."""

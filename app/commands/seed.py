@@ -1,0 +1,4 @@
+import click
+from flask.cli import AppGroup
+
+seed_cli = AppGroup("seed")

@@ -1,0 +1,33 @@
+"""All models, importable from one place (Alembic autogenerate reads db.metadata after this import)."""
+
+from app.models.plans import (
+    DuePrecision,
+    Indicator,
+    Plan,
+    PlanSection,
+    Recurrence,
+    Task,
+    TaskCoordination,
+    TaskState,
+)
+from app.models.tokens import ApiToken
+from app.models.units import Unit, UnitKind, unit_group_members
+from app.models.users import Role, User, UserRole
+
+__all__ = [
+    "ApiToken",
+    "DuePrecision",
+    "Indicator",
+    "Plan",
+    "PlanSection",
+    "Recurrence",
+    "Role",
+    "Task",
+    "TaskCoordination",
+    "TaskState",
+    "Unit",
+    "UnitKind",
+    "User",
+    "UserRole",
+    "unit_group_members",
+]

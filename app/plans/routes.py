@@ -1,0 +1,1 @@
+from app.plans import bp  # noqa: F401  (views come next)

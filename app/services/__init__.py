@@ -1,0 +1,1 @@
+"""Domain services: everything views and commands do goes through here."""

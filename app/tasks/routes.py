@@ -1,0 +1,1 @@
+from app.tasks import bp  # noqa: F401  (views come next)
