@@ -1,30 +1,29 @@
-"""Configuration, read from the environment only."""
+"""Configuration, read from the environment only (at app creation, not at import)."""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
-
-
-def _default_database_url() -> str:
-    return f"sqlite:///{INSTANCE_DIR / 'tien-do.sqlite'}"
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'tien-do.sqlite'}"
 
 
 class Config:
-    """Settings for a running server. Every value can be overridden by an environment variable."""
+    """Defaults for a production server; `config_from_env` lays the environment over them."""
 
-    ENV_NAME = os.environ.get("TIEN_DO_ENV", "production")
-    SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
+    ENV_NAME = "production"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI = DEFAULT_DATABASE_URL
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    SESSION_COOKIE_SECURE = False  # SESSION_COOKIE_SECURE=1 behind HTTPS
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -33,34 +32,55 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
-    # werkzeug.security method; tests use a cheap one, production keeps the strong default.
-    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    API_TOKEN_TTL_SECONDS = int(os.environ.get("API_TOKEN_TTL_SECONDS", str(8 * 3600)))
-    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "TienDo@2025")
-
-    NODE_MODULES_DIR = os.environ.get("NODE_MODULES_DIR") or str(BASE_DIR / "node_modules")
+    # werkzeug.security method: production keeps the strong default, tests use a cheap one.
+    PASSWORD_HASH_METHOD = "scrypt"
+    API_TOKEN_TTL_SECONDS = 8 * 3600
+    DEMO_PASSWORD = "TienDo@2025"
+    NODE_MODULES_DIR = str(BASE_DIR / "node_modules")
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SECRET_KEY = "dev-only-not-secret"
 
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
-CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestingConfig}
+CONFIGS: dict[str, type[Config]] = {
+    "production": Config,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}
+
+# environment variable -> (setting, converter)
+ENVIRONMENT_SETTINGS = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v == "1"),
+    "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str),
+    "API_TOKEN_TTL_SECONDS": ("API_TOKEN_TTL_SECONDS", int),
+    "DEMO_PASSWORD": ("DEMO_PASSWORD", str),
+    "NODE_MODULES_DIR": ("NODE_MODULES_DIR", str),
+}
 
 
-def config_from_env() -> type[Config]:
-    """The config class named by TIEN_DO_ENV (production when unset)."""
-    name = os.environ.get("TIEN_DO_ENV", "production")
-    try:
-        return CONFIGS[name]
-    except KeyError:
-        raise RuntimeError(f"TIEN_DO_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
+def config_from_env(environ: Mapping[str, str] | None = None) -> type[Config]:
+    """The config named by TIEN_DO_ENV (production when unset) with the environment's values on top."""
+    environ = os.environ if environ is None else environ
+    name = environ.get("TIEN_DO_ENV") or "production"
+    if name not in CONFIGS:
+        raise RuntimeError(f"TIEN_DO_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    overrides = {
+        setting: convert(environ[variable])
+        for variable, (setting, convert) in ENVIRONMENT_SETTINGS.items()
+        if environ.get(variable)
+    }
+    if overrides.get("SESSION_COOKIE_SECURE"):
+        overrides["REMEMBER_COOKIE_SECURE"] = True
+    return type(f"{CONFIGS[name].__name__}FromEnvironment", (CONFIGS[name],), overrides)

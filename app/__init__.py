@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from config import Config, config_from_env
@@ -12,17 +14,21 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     _load_config(app, config)
     _check_config(app)
+    app.json.ensure_ascii = False  # Vietnamese as readable UTF-8, not \u escapes
 
-    from app import cli, i18n, security, templating
+    from app import cli, errors, i18n, security, templating
     from app.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    migrate.init_app(
+        app, db, directory=str(app.config["MIGRATIONS_DIR"]), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    errors.init_app(app)
     _register_blueprints(app)
     cli.init_app(app)
     return app
@@ -42,12 +48,10 @@ def _load_config(app: Flask, config: type[Config] | dict | None) -> None:
 def _check_config(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError(
-            "SECRET_KEY is not set. Set it in the environment (or TIEN_DO_ENV=development for a local server)."
+            "SECRET_KEY is not set: set it in the environment, or TIEN_DO_ENV=development locally."
         )
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////:memory:"):
-        from pathlib import Path
-
+    if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 

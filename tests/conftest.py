@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
@@ -68,8 +69,21 @@ def empty_app(tmp_path):
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as on a server: fresh `g`, its own DB session.
+
+    Without this every request of a test would share the fixture's app context, and with it
+    Flask-Login's cached user, Flask-WTF's CSRF token and Flask-Babel's locale.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -1,1 +1,52 @@
-from app.plans import bp  # noqa: F401  (views come next)
+"""Plans: the list, one plan's tasks under its section headings (with filters), its indicators."""
+
+from flask import redirect, render_template, request, url_for
+
+from app.extensions import db
+from app.models import Plan, TaskState
+from app.plans import bp
+from app.services import plan_queries
+from app.services.clock import local_today
+from app.services.task_queries import InvalidFilter, TaskFilter, lead_units_of, plan_tasks
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("plans.index"))
+
+
+@bp.get("/plans")
+def index():
+    return render_template("plans/index.html", rows=plan_queries.plans_with_task_counts())
+
+
+@bp.get("/plans/<int:plan_id>")
+def show(plan_id: int):
+    plan = db.get_or_404(Plan, plan_id)
+    today = local_today()
+    try:
+        task_filter, filter_errors = TaskFilter.from_args(request.args), {}
+    except InvalidFilter as invalid:
+        task_filter, filter_errors = None, invalid.details
+    tasks = plan_tasks(plan, task_filter, today) if task_filter else []
+    return render_template(
+        "plans/show.html",
+        plan=plan,
+        today=today,
+        sections=plan_queries.tasks_by_section(plan, tasks),
+        task_count=len(tasks),
+        task_filter=task_filter or TaskFilter(),
+        filter_errors=filter_errors,
+        lead_units=lead_units_of(plan),
+        states=TaskState.ALL,
+        documents=plan_queries.implemented_documents(plan),
+        reporting=plan_queries.reporting_summary(plan),
+    ), 400 if filter_errors else 200
+
+
+@bp.get("/plans/<int:plan_id>/indicators")
+def indicators(plan_id: int):
+    plan = db.get_or_404(Plan, plan_id)
+    return render_template(
+        "plans/indicators.html", plan=plan, horizons=plan_queries.indicators_by_horizon(plan)
+    )

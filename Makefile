@@ -1,0 +1,61 @@
+# Tiến độ — the two commands a new machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+export FLASK_APP := app:create_app
+export TIEN_DO_ENV ?= development
+
+.PHONY: install run serve-dev db seed test test-fast lint translations clean-db help
+
+help:
+	@echo "make run   - install everything, migrate, load the demo plan and users, serve on http://$(HOST):$(PORT)"
+	@echo "make test  - install everything and run the whole test suite"
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+app/translations/vi/LC_MESSAGES/messages.mo: app/translations/vi/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -D messages
+
+install: $(BIN)/.installed node_modules/.installed app/translations/vi/LC_MESSAGES/messages.mo
+
+db: install
+	$(BIN)/flask db upgrade
+
+seed: db
+	$(BIN)/flask seed demo
+
+run: seed
+	@echo
+	@echo "Tiến độ is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install
+	bash scripts/install-chromium.sh
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not browser"
+
+lint: install
+	$(BIN)/ruff check .
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l vi --no-fuzzy-matching
+	$(BIN)/pybabel compile -d app/translations -D messages
+
+clean-db:
+	rm -f instance/tien-do.sqlite

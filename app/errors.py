@@ -1,0 +1,32 @@
+"""Error pages for people (HTML); paths under /api/ get the API's JSON error shape instead.
+
+app/api/errors.py answers the API's own errors (and its unknown URLs) in JSON; should an /api/ error
+still reach these application-wide handlers, it gets the same JSON shape, never an HTML page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.api.errors import MESSAGES as API_MESSAGES
+
+HTML_PAGES = {403: "errors/403.html", 404: "errors/404.html", 405: "errors/405.html", 500: "errors/500.html"}
+
+
+def init_app(app: Flask) -> None:
+    for status in HTML_PAGES:
+        app.register_error_handler(status, handle_error)
+
+
+def handle_error(error: HTTPException):
+    status = error.code or 500
+    if request.path.startswith("/api/"):
+        response = jsonify(error=API_MESSAGES.get(status, "error"), details=None)
+    else:
+        response = make_response(render_template(HTML_PAGES[status], error=error))
+    response.status_code = status
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response

@@ -1,0 +1,49 @@
+"""Bearer tokens of the JSON API: issuing them and finding who holds one.
+
+Only a SHA-256 of each token is stored, so a copy of the database does not hand out sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiToken, User
+from app.services.clock import utcnow
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC timestamp; SQLite hands back naive values, which are stored as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def issue_token(user: User) -> tuple[str, datetime]:
+    """A new token for the user and when it expires (aware, UTC). Does not commit."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires_at = now + timedelta(seconds=current_app.config["API_TOKEN_TTL_SECONDS"])
+    db.session.add(ApiToken(token_hash=hash_token(token), user=user, created_at=now, expires_at=expires_at))
+    return token, expires_at
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user holding this unexpired token, or None."""
+    if not token:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or as_utc(row.expires_at) <= utcnow():
+        return None
+    user = row.user
+    return user if user is not None and user.active else None
