@@ -35,6 +35,7 @@ db: install
 	$(BIN)/flask db upgrade
 
 seed: db
+	$(BIN)/flask workflows sync
 	$(BIN)/flask seed demo
 
 run: seed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session, url_for
 from flask_babel import get_locale
 
 from app.extensions import babel
@@ -15,7 +15,7 @@ SESSION_KEY = "lang"
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
-    chosen = session.get(SESSION_KEY)
+    chosen = session.get(SESSION_KEY) if has_request_context() else None
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

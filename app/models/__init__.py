@@ -13,8 +13,22 @@ from app.models.plans import (
 from app.models.tokens import ApiToken
 from app.models.units import Unit, UnitKind, unit_group_members
 from app.models.users import Role, User, UserRole
+from app.models.workflow import (
+    AuditEvent,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    WorkItem,
+    WorkItemStatus,
+)
 
 __all__ = [
+    "AuditEvent",
+    "InstanceStatus",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "WorkItem",
+    "WorkItemStatus",
     "ApiToken",
     "DuePrecision",
     "Indicator",

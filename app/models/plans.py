@@ -25,17 +25,37 @@ from app.models.users import User
 
 
 class TaskState:
-    """Workflow states a task can be in. The engine moves tasks between them."""
+    """Workflow states a task can be in. Processes name the state of each of their steps."""
 
     NOT_STARTED = "not_started"
     WAITING_GUIDANCE = "waiting_guidance"
     IN_PROGRESS = "in_progress"
+    DRAFTING = "drafting"
+    REVIEWING = "reviewing"
+    COLLECTING_OPINIONS = "collecting_opinions"
+    CONSOLIDATING = "consolidating"
+    AWAITING_APPROVAL = "awaiting_approval"
+    SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     RETURNED = "returned"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 
-    ALL = (NOT_STARTED, WAITING_GUIDANCE, IN_PROGRESS, UNDER_REVIEW, RETURNED, COMPLETED, CANCELLED)
+    ALL = (
+        NOT_STARTED,
+        WAITING_GUIDANCE,
+        IN_PROGRESS,
+        DRAFTING,
+        REVIEWING,
+        COLLECTING_OPINIONS,
+        CONSOLIDATING,
+        AWAITING_APPROVAL,
+        SUBMITTED,
+        UNDER_REVIEW,
+        RETURNED,
+        COMPLETED,
+        CANCELLED,
+    )
     CLOSED = (COMPLETED, CANCELLED)
 
 
@@ -145,6 +165,7 @@ class Task(db.Model):
     due_precision: Mapped[str | None] = mapped_column(String(10))
     recurrence: Mapped[list] = mapped_column(JSON, default=list)
     expected_result: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
     budget_million_vnd: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
     task_type: Mapped[str | None] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(30), default=TaskState.NOT_STARTED, index=True)

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from app.models import Role, UnitKind
 from app.services.accounts import create_or_update_user
 from app.services.plan_import import import_plan, import_units, load_yaml
+from workflows.deploy import sync_shipped
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_PLAN_PATH = DATA_DIR / "hai-duong-plan.yaml"
@@ -56,13 +57,14 @@ def demo_accounts(units_data: dict) -> list[DemoAccount]:
 
 
 def seed_demo(password: str) -> list[DemoAccount]:
-    """Import the demo units and plan and create the demo accounts, all with this password.
+    """Import the demo units and plan, deploy the shipped processes, create the demo accounts.
 
     Idempotent: seeding an already seeded database changes nothing. Flushes; the caller commits.
     """
     units_data = load_yaml(DEMO_UNITS_PATH)
     import_units(units_data)
     import_plan(load_yaml(DEMO_PLAN_PATH))
+    sync_shipped()
     accounts = demo_accounts(units_data)
     for account in accounts:
         create_or_update_user(

@@ -1,0 +1,151 @@
+"""Process definitions, running instances, work items (the worklist) and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.plans import Task
+from app.models.units import Unit
+from app.models.users import User
+
+
+class ProcessDefinition(db.Model):
+    """One immutable version of a BPMN process, with its forms and its parsed spec (stored once)."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))
+    forms: Mapped[dict] = mapped_column(JSON, default=dict)
+    spec: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    deployed_by: Mapped[User | None] = relationship()
+
+
+class InstanceStatus:
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    ALL = (RUNNING, COMPLETED, CANCELLED)
+
+
+class ProcessInstance(db.Model):
+    """A running (or finished) process for a task. Holds only the workflow state, never the spec."""
+
+    __tablename__ = "process_instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING, index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    task: Mapped[Task] = relationship()
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class WorkItemStatus:
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    ALL = (OPEN, COMPLETED, CANCELLED)
+
+
+class WorkItem(db.Model):
+    """The worklist row of one READY user task. Worklists read only this table."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_open_by_unit", "status", "candidate_unit_id"),
+        Index("ix_work_items_open_by_assignee", "status", "assignee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    step: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    candidate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # ",specialist,unit_head,": delimited so worklists can filter with LIKE on any database
+    candidate_roles: Mapped[str] = mapped_column(String(100))
+    item_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delegated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=WorkItemStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    instance: Mapped[ProcessInstance] = relationship()
+    task: Mapped[Task] = relationship()
+    candidate_unit: Mapped[Unit | None] = relationship(foreign_keys=[candidate_unit_id])
+    item_unit: Mapped[Unit | None] = relationship(foreign_keys=[item_unit_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @property
+    def roles(self) -> list[str]:
+        return [role for role in self.candidate_roles.split(",") if role]
+
+    @staticmethod
+    def encode_roles(roles) -> str:
+        return "," + ",".join(roles) + ","
+
+
+class AuditEvent(db.Model):
+    """One transition, append-only: nothing in the app updates or deletes these rows."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_username: Mapped[str | None] = mapped_column(String(80))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_unit_code: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    step: Mapped[str | None] = mapped_column(String(100))
+    step_name: Mapped[str | None] = mapped_column(String(300))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str | None] = mapped_column(String(30))
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)

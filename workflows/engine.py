@@ -1,0 +1,239 @@
+"""The one path for every workflow change: start a process, advance a step.
+
+`advance` follows a fixed order, like DCWorkflow's `_executeTransition`:
+ 1. the item is open and the user passes the guard          (else 409 / 403, nothing written)
+ 2. the data passes the step's form                          (else 422, nothing written)
+ 3. take the item: a conditional UPDATE open -> completed    (a second taker gets 409)
+ 4. lock the instance row and load its workflow              (the READY check: else 409)
+ 5. `step_completing` (may veto), run the step and the engine steps with the restricted engine
+ 6. write the state, the work items, the task's state and the audit rows
+ 7. `step_completed` / `process_completed`, then COMMIT — all or nothing
+ 8. after the commit: `transition_committed` for notifications
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import (
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    TaskState,
+    Unit,
+    User,
+    WorkItem,
+    WorkItemStatus,
+)
+from app.services.clock import utcnow
+from workflows import audit, signals
+from workflows.errors import Conflict, InvalidData, NotAllowed
+from workflows.forms import validate_form
+from workflows.guards import may_act, may_start
+from workflows.runtime import (
+    complete_user_task,
+    dump_workflow,
+    find_task,
+    is_ready,
+    load_workflow,
+    loaded_spec,
+    new_workflow,
+)
+from workflows.serializer import SERIALIZER_VERSION
+from workflows.work_items import state_while_open, sync_work_items
+
+DEFAULT_PROCESS = "draft_plan"
+
+
+@dataclass
+class StepResult:
+    task: Task
+    next_items: list[WorkItem]
+
+
+def latest_definition(key: str) -> ProcessDefinition | None:
+    query = (
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.active.is_(True))
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def running_instance(task: Task) -> ProcessInstance | None:
+    query = select(ProcessInstance).where(
+        ProcessInstance.task_id == task.id, ProcessInstance.status == InstanceStatus.RUNNING
+    )
+    return db.session.scalar(query)
+
+
+def start_process(task: Task, user: User, process_key: str | None = None) -> StepResult:
+    """Start the task's process (by default the one its task type names) and commit."""
+    if not may_start(user, task):
+        raise NotAllowed("only the lead unit, leaders and admins may start this task's process")
+    key = process_key or task.task_type or DEFAULT_PROCESS
+    definition = latest_definition(key)
+    if definition is None:
+        raise InvalidData(f"unknown process '{key}'", {"process": f"no deployed process '{key}'"})
+    try:
+        # Take the task's row first: concurrent starts of one task queue here (row lock / SQLite writer lock).
+        db.session.execute(update(Task).where(Task.id == task.id).values(updated_at=func.now()))
+        if running_instance(task) is not None:
+            raise Conflict("a process is already running for this task")
+        result = _start(task, user, definition)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    signals.transition_committed.send(task, events=result[1])
+    return result[0]
+
+
+def _start(task: Task, user: User, definition: ProcessDefinition):
+    now = utcnow()
+    loaded = loaded_spec(definition)
+    workflow = new_workflow(loaded, _initial_data(task))
+    instance = ProcessInstance(
+        task=task,
+        definition=definition,
+        state=dump_workflow(workflow),
+        serializer_version=SERIALIZER_VERSION,
+        status=InstanceStatus.RUNNING,
+        started_at=now,
+        started_by_id=user.id,
+    )
+    db.session.add(instance)
+    db.session.flush()
+    items = sync_work_items(instance, workflow, loaded, task, now)
+    before, task.state = task.state, state_while_open(loaded, workflow) or TaskState.IN_PROGRESS
+    db.session.flush()
+    events = [
+        audit.record(
+            audit.Action.PROCESS_STARTED,
+            user,
+            task,
+            instance=instance,
+            from_state=before,
+            to_state=task.state,
+            data={"process": definition.key, "version": definition.version},
+        )
+    ]
+    signals.process_started.send(instance, user=user)
+    events += _finish_if_completed(instance, workflow, task, user, now)
+    return StepResult(task, items), events
+
+
+def _initial_data(task: Task) -> dict:
+    lead = task.lead_sub_unit or task.lead_unit
+    return {"task_id": task.id, "task_code": task.code, "lead_unit": lead.code}
+
+
+def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) -> StepResult:
+    """Complete a step as `user` with the form `data`; one transaction, or a WorkflowError and no change."""
+    _check_before_writing(item, user, data, comment)
+    try:
+        result, events = _advance(item, user, data, comment)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(
+            "the process changed while this step was being completed; reload and try again"
+        ) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    signals.transition_committed.send(result.task, events=events)
+    return result
+
+
+def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
+    if item.status != WorkItemStatus.OPEN:
+        raise Conflict("this step is no longer open")
+    if not may_act(user, item):
+        raise NotAllowed("you may not complete this step")
+    schema = item.instance.definition.forms.get(item.form_key or item.step, {})
+    errors = validate_form(schema, data, comment, _unit_exists)
+    if errors:
+        raise InvalidData("the data does not fit the step's form", errors)
+
+
+def _unit_exists(code: str) -> bool:
+    return db.session.scalar(select(Unit.id).where(Unit.code == code)) is not None
+
+
+def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
+    now = utcnow()
+    taken = db.session.execute(
+        update(WorkItem)
+        .where(WorkItem.id == item.id, WorkItem.status == WorkItemStatus.OPEN)
+        .values(status=WorkItemStatus.COMPLETED, completed_at=now, completed_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict("this step has just been completed by someone else")
+    db.session.refresh(item)
+    instance = db.session.execute(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == item.instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    loaded = loaded_spec(instance.definition)
+    workflow = load_workflow(loaded, instance.state)
+    spiff_task = find_task(workflow, item.spiff_task_id)
+    if not is_ready(spiff_task):
+        raise Conflict("this step is no longer waiting (it was cancelled or the process moved on)")
+    signals.step_completing.send(item, user=user, data=data, comment=comment)
+    complete_user_task(workflow, spiff_task, data)
+    return _write_step(instance, workflow, loaded, item, user, data, comment, now)
+
+
+def _write_step(instance, workflow, loaded, item, user, data, comment, now):
+    task = item.task
+    instance.state = dump_workflow(workflow)
+    instance.serializer_version = SERIALIZER_VERSION
+    next_items = sync_work_items(instance, workflow, loaded, task, now)
+    before = task.state
+    if not workflow.is_completed():
+        task.state = state_while_open(loaded, workflow) or task.state
+    action = audit.Action.STEP_RETURNED if data.get("decision") == "return" else audit.Action.STEP_COMPLETED
+    db.session.flush()
+    events = [
+        audit.record(
+            action,
+            user,
+            task,
+            instance=instance,
+            item=item,
+            from_state=before,
+            to_state=task.state,
+            comment=comment,
+            data=data,
+        )
+    ]
+    signals.step_completed.send(item, user=user, data=data, comment=comment, next_items=next_items)
+    events += _finish_if_completed(instance, workflow, task, user, now)
+    return StepResult(task, next_items), events
+
+
+def _finish_if_completed(instance, workflow, task: Task, user: User, now) -> list:
+    if not workflow.is_completed():
+        return []
+    before = task.state
+    instance.status, instance.ended_at = InstanceStatus.COMPLETED, now
+    task.state, task.progress = TaskState.COMPLETED, 100
+    final_data = {**workflow.data, **(workflow.last_task.data if workflow.last_task else {})}
+    if final_data.get("result"):
+        task.result = final_data["result"]
+    db.session.flush()
+    event = audit.record(
+        audit.Action.PROCESS_COMPLETED, user, task, instance=instance, from_state=before, to_state=task.state
+    )
+    signals.process_completed.send(instance, user=user)
+    return [event]

@@ -1,0 +1,32 @@
+"""What can go wrong when someone acts on a workflow, each mapped to an HTTP status by the views."""
+
+from __future__ import annotations
+
+
+class WorkflowError(Exception):
+    status = 400
+
+    def __init__(self, message: str, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotAllowed(WorkflowError):
+    status = 403
+
+
+class NotFound(WorkflowError):
+    status = 404
+
+
+class Conflict(WorkflowError):
+    """The item is no longer open, someone else holds it, or the instance changed under it."""
+
+    status = 409
+
+
+class InvalidData(WorkflowError):
+    """The submitted data fails the step's form; `details` maps each field to what is wrong."""
+
+    status = 422

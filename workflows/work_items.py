@@ -1,0 +1,88 @@
+"""Keeping the worklist table in step with the workflow: one open row per READY user task."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
+from app.services.clock import LOCAL_TZ
+from workflows.runtime import LoadedSpec, multi_instance_items, ready_user_tasks
+from workflows.steps import StepConfig
+
+
+def sync_work_items(
+    instance: ProcessInstance, workflow, loaded: LoadedSpec, task: Task, now: datetime
+) -> list[WorkItem]:
+    """Cancel rows whose step is no longer READY and add rows for newly READY steps; return the new."""
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    open_items = db.session.scalars(
+        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == WorkItemStatus.OPEN)
+    ).all()
+    for item in open_items:
+        if item.spiff_task_id not in ready:
+            item.status = WorkItemStatus.CANCELLED
+            item.completed_at = now
+    known = {item.spiff_task_id for item in open_items}
+    created = [
+        _new_item(instance, task, spiff_task, loaded.steps[spiff_task.task_spec.bpmn_id], now)
+        for spiff_id, spiff_task in ready.items()
+        if spiff_id not in known
+    ]
+    db.session.add_all(created)
+    return created
+
+
+def _new_item(instance: ProcessInstance, task: Task, spiff_task, step: StepConfig, now: datetime) -> WorkItem:
+    unit, roles, form_key, item_unit = _candidates(task, spiff_task, step)
+    return WorkItem(
+        instance=instance,
+        task=task,
+        spiff_task_id=str(spiff_task.id),
+        step=step.step,
+        name=step.name,
+        lane=step.lane,
+        form_key=form_key,
+        candidate_unit=unit,
+        candidate_roles=WorkItem.encode_roles(roles),
+        item_unit=item_unit,
+        due_at=_due_at(task, step, now),
+        status=WorkItemStatus.OPEN,
+        created_at=now,
+    )
+
+
+def _candidates(task: Task, spiff_task, step: StepConfig):
+    """(candidate unit, roles, form key, item unit) for a READY task, by the step's unit rule."""
+    lead = task.lead_sub_unit or task.lead_unit
+    if step.unit_rule == "any":
+        return None, step.roles, step.form_key, None
+    if step.unit_rule == "item":
+        input_item, _ = multi_instance_items(spiff_task)
+        code = spiff_task.data.get(input_item) if input_item else None
+        item_unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+        if item_unit is not None and item_unit.is_staffed:
+            return item_unit, step.roles, step.form_key, item_unit
+        return lead, step.external_roles, step.external_form or step.form_key, item_unit
+    return lead, step.roles, step.form_key, None
+
+
+def _due_at(task: Task, step: StepConfig, now: datetime) -> datetime | None:
+    """The step's own duration from now, else the end of the task's deadline day (Asia/Ho_Chi_Minh)."""
+    if step.due is not None:
+        return now + step.due
+    if task.due_date is not None:
+        end_of_day = datetime.combine(task.due_date, time(23, 59, 59), tzinfo=LOCAL_TZ)
+        return end_of_day.astimezone(now.tzinfo)
+    return None
+
+
+def state_while_open(loaded: LoadedSpec, workflow) -> str | None:
+    """The task state named by the READY steps (the most recently opened one wins)."""
+    for spiff_task in reversed(ready_user_tasks(workflow)):
+        state = loaded.steps[spiff_task.task_spec.bpmn_id].task_state
+        if state:
+            return state
+    return None
