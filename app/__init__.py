@@ -16,7 +16,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _check_config(app)
     app.json.ensure_ascii = False  # Vietnamese as readable UTF-8, not \u escapes
 
-    from app import cli, errors, i18n, security, templating
+    from app import cli, errors, i18n, security, sqlite_pragmas, templating  # noqa: F401
     from app.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)

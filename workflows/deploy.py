@@ -24,7 +24,9 @@ class DeployResult:
     created: bool
 
 
-def deploy(xml: str, forms: dict[str, dict], source: str | None = None, user: User | None = None) -> DeployResult:
+def deploy(
+    xml: str, forms: dict[str, dict], source: str | None = None, user: User | None = None
+) -> DeployResult:
     """Store the diagram as a new version unless the latest version is identical. Does not commit."""
     compiled = compile_definition(xml, forms, source)
     latest = db.session.scalar(

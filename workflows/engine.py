@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,7 +34,7 @@ from app.models import (
 )
 from app.services.clock import utcnow
 from workflows import audit, signals
-from workflows.errors import Conflict, InvalidData, NotAllowed
+from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.forms import validate_form
 from workflows.guards import may_act, may_start
 from workflows.runtime import (
@@ -44,6 +46,7 @@ from workflows.runtime import (
     loaded_spec,
     new_workflow,
 )
+from workflows.sandbox import UnsafeCode
 from workflows.serializer import SERIALIZER_VERSION
 from workflows.work_items import state_while_open, sync_work_items
 
@@ -98,7 +101,8 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
 def _start(task: Task, user: User, definition: ProcessDefinition):
     now = utcnow()
     loaded = loaded_spec(definition)
-    workflow = new_workflow(loaded, _initial_data(task))
+    with _engine_errors():
+        workflow = new_workflow(loaded, _initial_data(task))
     instance = ProcessInstance(
         task=task,
         definition=definition,
@@ -129,6 +133,16 @@ def _start(task: Task, user: User, definition: ProcessDefinition):
     return StepResult(task, items), events
 
 
+@contextmanager
+def _engine_errors():
+    """SpiffWorkflow failures (a refused or failing expression, a broken diagram) as a WorkflowError."""
+    try:
+        yield
+    except (SpiffWorkflowException, UnsafeCode) as error:
+        reason = str(error).split("\n")[0]
+        raise ProcessFailed("the process could not continue", {"process": reason}) from error
+
+
 def _initial_data(task: Task) -> dict:
     lead = task.lead_sub_unit or task.lead_unit
     return {"task_id": task.id, "task_code": task.code, "lead_unit": lead.code}
@@ -157,10 +171,20 @@ def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
         raise Conflict("this step is no longer open")
     if not may_act(user, item):
         raise NotAllowed("you may not complete this step")
-    schema = item.instance.definition.forms.get(item.form_key or item.step, {})
+    schema = step_form(item)
     errors = validate_form(schema, data, comment, _unit_exists)
     if errors:
         raise InvalidData("the data does not fit the step's form", errors)
+
+
+def step_form(item: WorkItem) -> dict:
+    """The JSON Schema form of the item's step (read without loading the instance's state)."""
+    forms = db.session.scalar(
+        select(ProcessDefinition.forms)
+        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessInstance.id == item.instance_id)
+    )
+    return (forms or {}).get(item.form_key or item.step, {})
 
 
 def _unit_exists(code: str) -> bool:
@@ -190,7 +214,8 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     if not is_ready(spiff_task):
         raise Conflict("this step is no longer waiting (it was cancelled or the process moved on)")
     signals.step_completing.send(item, user=user, data=data, comment=comment)
-    complete_user_task(workflow, spiff_task, data)
+    with _engine_errors():
+        complete_user_task(workflow, spiff_task, data)
     return _write_step(instance, workflow, loaded, item, user, data, comment, now)
 
 

@@ -30,3 +30,10 @@ class InvalidData(WorkflowError):
     """The submitted data fails the step's form; `details` maps each field to what is wrong."""
 
     status = 422
+
+
+class ProcessFailed(WorkflowError):
+    """The diagram could not continue with this step (e.g. a condition failed or was refused by the
+    sandbox); nothing was written. An administrator must fix the process definition."""
+
+    status = 422

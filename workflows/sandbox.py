@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 MAX_SOURCE_CHARS = 50_000
 MAX_STRING_CHARS = 10_000
 MAX_ITEMS = 100_000  # longest str/list/tuple that `*` or `+` may build
-MAX_DATA = 1_000_000  # largest value (items + characters) that str() may render or a script may store
+MAX_DATA = 500_000  # largest value (items + characters) that str() may render or a script may store
 
 
 class UnsafeCode(ValueError):

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from app.models import Plan, Task, Unit, User
+from flask import g, has_app_context
+
+from app.models import AuditEvent, Plan, Task, Unit, User, WorkItem, WorkItemStatus
+from app.services.api_tokens import as_utc
+from app.services.clock import utcnow
 from app.services.deadlines import is_overdue
+from workflows.guards import actions_for
+from workflows.worklist import current_instance, open_items_of
 
 
 def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def iso_timestamp(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with its offset, like a token's `expires_at` (SQLite's naive values are UTC)."""
+    return as_utc(moment).isoformat(timespec="seconds") if moment is not None else None
 
 
 def unit_ref(unit: Unit | None) -> dict[str, str] | None:
@@ -40,13 +51,72 @@ def plan_json(plan: Plan, task_count: int) -> dict[str, Any]:
     }
 
 
-def workflow_json(task: Task) -> dict[str, Any]:
-    """The task's running process and its open steps; empty until the workflow engine exists."""
-    return {"process": None, "open_steps": []}
+def work_item_json(item: WorkItem, user: User | None) -> dict[str, Any]:
+    """A step waiting (or once waiting) for someone, with its form and what `user` may do with it."""
+    forms = item.instance.definition.forms or {}
+    is_open = item.status == WorkItemStatus.OPEN
+    return {
+        "id": item.id,
+        "task_id": item.task_id,
+        "task_code": item.task.code,
+        "task_title": item.task.title,
+        "step": item.step,
+        "name": item.name,
+        "lane": item.lane,
+        "unit": item.candidate_unit.code if item.candidate_unit is not None else None,
+        "item_unit": unit_ref(item.item_unit),
+        "roles": item.roles,
+        "assignee": item.assignee.username if item.assignee is not None else None,
+        "due_at": iso_timestamp(item.due_at),
+        "overdue": is_open and item.due_at is not None and as_utc(item.due_at) < utcnow(),
+        "status": item.status,
+        "form": forms.get(item.form_key or item.step, {}),
+        "actions": actions_for(user, item) if user is not None else [],
+    }
 
 
-def task_json(task: Task, today: date) -> dict[str, Any]:
-    """A task as the contract gives it, plus a few read-only extras (section, deadline text, overdue)."""
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    """One audited transition; the actor is the snapshot taken when it happened."""
+    actor = None
+    if event.actor_id is not None or event.actor_username is not None:
+        actor = {
+            "username": event.actor_username,
+            "full_name": event.actor_name,
+            "unit": event.actor_unit_code,
+        }
+    return {
+        "id": event.id,
+        "at": iso_timestamp(event.at),
+        "actor": actor,
+        "action": event.action,
+        "task_id": event.task_id,
+        "work_item_id": event.work_item_id,
+        "step": event.step,
+        "step_name": event.step_name,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "comment": event.comment,
+        "data": event.data,
+    }
+
+
+def _api_caller() -> User | None:
+    return g.get("api_user") if has_app_context() else None
+
+
+def workflow_json(task: Task, user: User | None) -> dict[str, Any]:
+    """The task's latest process (running or finished) and its open steps, as `user` sees them."""
+    instance = current_instance(task)
+    process = None
+    if instance is not None:
+        definition = instance.definition
+        process = {"key": definition.key, "version": definition.version, "status": instance.status}
+    return {"process": process, "open_steps": [work_item_json(item, user) for item in open_items_of(task)]}
+
+
+def task_json(task: Task, today: date, user: User | None = None) -> dict[str, Any]:
+    """A task as the contract gives it, plus a few read-only extras (section, deadline text, overdue,
+    result). Open steps carry the actions of `user`, by default the API caller."""
     return {
         "id": task.id,
         "plan_id": task.plan_id,
@@ -67,5 +137,6 @@ def task_json(task: Task, today: date) -> dict[str, Any]:
         "task_type": task.task_type,
         "state": task.state,
         "progress": task.progress,
-        **workflow_json(task),
+        "result": task.result,
+        **workflow_json(task, user if user is not None else _api_caller()),
     }

@@ -1,0 +1,90 @@
+"""Who holds a work item: claim, release, delegate. Each is audited and commits on its own."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import User, WorkItem, WorkItemStatus
+from workflows import audit
+from workflows.errors import Conflict, InvalidData, NotAllowed
+from workflows.guards import eligible, heads_candidate_unit, may_act
+
+
+def claim(item: WorkItem, user: User) -> WorkItem:
+    """Take an unassigned item so that only `user` works on it (claiming one's own item is a no-op)."""
+    _require_open(item)
+    if item.assignee_id == user.id:
+        return item
+    if not eligible(user, item):
+        raise NotAllowed("you may not take this step")
+    _change_assignee(item, user, expected=None, new=user.id, action=audit.Action.STEP_CLAIMED)
+    return item
+
+
+def release(item: WorkItem, user: User) -> WorkItem:
+    """Give an item back to its unit: by its holder, or by the head of its unit."""
+    _require_open(item)
+    if item.assignee_id is None:
+        return item
+    if item.assignee_id != user.id and not heads_candidate_unit(user, item):
+        raise NotAllowed("only the holder or the unit head may release this step")
+    _change_assignee(item, user, expected=item.assignee_id, new=None, action=audit.Action.STEP_RELEASED)
+    return item
+
+
+def delegate(item: WorkItem, user: User, to_username: str) -> WorkItem:
+    """Hand the item to a named colleague who could do it (same unit and a role of the step)."""
+    _require_open(item)
+    if not (may_act(user, item) or heads_candidate_unit(user, item)):
+        raise NotAllowed("you may not delegate this step")
+    target = db.session.scalar(select(User).where(User.username == (to_username or "").strip()))
+    if target is None or not eligible(target, item):
+        raise InvalidData("that user may not do this step", {"to": "not a user who may do this step"})
+    _change_assignee(
+        item,
+        user,
+        expected=item.assignee_id,
+        new=target.id,
+        action=audit.Action.STEP_DELEGATED,
+        data={"to": target.username},
+    )
+    return item
+
+
+def _require_open(item: WorkItem) -> None:
+    if item.status != WorkItemStatus.OPEN:
+        raise Conflict("this step is no longer open")
+
+
+def _change_assignee(
+    item: WorkItem, user: User, expected, new, action: str, data: dict | None = None
+) -> None:
+    """Compare-and-set the assignee so two people cannot both take the item; audit and commit."""
+    condition = WorkItem.assignee_id.is_(None) if expected is None else WorkItem.assignee_id == expected
+    try:
+        changed = db.session.execute(
+            update(WorkItem)
+            .where(WorkItem.id == item.id, WorkItem.status == WorkItemStatus.OPEN, condition)
+            .values(
+                assignee_id=new, delegated_by_id=user.id if action == audit.Action.STEP_DELEGATED else None
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:
+            raise Conflict("someone else holds this step now")
+        db.session.refresh(item)
+        audit.record(
+            action,
+            user,
+            item.task,
+            instance=item.instance,
+            item=item,
+            from_state=item.task.state,
+            to_state=item.task.state,
+            data=data,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

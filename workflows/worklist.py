@@ -1,0 +1,79 @@
+"""Reading the worklist and the history. Reads only the work item and audit tables, never a workflow."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.extensions import db
+from app.models import AuditEvent, ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
+
+
+def _served_unit_ids(user: User):
+    """The user's unit and its sub-units (Văn phòng Sở also serves Bộ phận Kế hoạch Tài chính)."""
+    return select(Unit.id).where(or_(Unit.id == user.unit_id, Unit.parent_id == user.unit_id))
+
+
+def _worklist_condition(user: User):
+    roles = [WorkItem.candidate_roles.like(f"%,{role},%") for role in user.roles]
+    unassigned_for_me = and_(
+        WorkItem.assignee_id.is_(None),
+        or_(*roles) if roles else False,
+        or_(WorkItem.candidate_unit_id.is_(None), WorkItem.candidate_unit_id.in_(_served_unit_ids(user))),
+    )
+    return and_(
+        WorkItem.status == WorkItemStatus.OPEN, or_(WorkItem.assignee_id == user.id, unassigned_for_me)
+    )
+
+
+def worklist_for(user: User, limit: int = 500) -> list[WorkItem]:
+    """Open items the user may act on now: theirs, and their unit's nobody has taken; soonest due first."""
+    if not user.active:
+        return []
+    query = (
+        select(WorkItem)
+        .where(_worklist_condition(user))
+        .options(
+            joinedload(WorkItem.task),
+            joinedload(WorkItem.candidate_unit),
+            joinedload(WorkItem.item_unit),
+            joinedload(WorkItem.assignee),
+            joinedload(WorkItem.instance).joinedload(ProcessInstance.definition),
+        )
+        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def worklist_count(user: User) -> int:
+    if not user.active:
+        return 0
+    return db.session.scalar(select(func.count(WorkItem.id)).where(_worklist_condition(user)))
+
+
+def open_items_of(task: Task) -> list[WorkItem]:
+    query = (
+        select(WorkItem)
+        .where(WorkItem.task_id == task.id, WorkItem.status == WorkItemStatus.OPEN)
+        .options(selectinload(WorkItem.candidate_unit), selectinload(WorkItem.assignee))
+        .order_by(WorkItem.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def history_of(task: Task) -> list[AuditEvent]:
+    """Every audited transition of the task, oldest first (like Plone's review history)."""
+    query = select(AuditEvent).where(AuditEvent.task_id == task.id).order_by(AuditEvent.at, AuditEvent.id)
+    return list(db.session.scalars(query))
+
+
+def current_instance(task: Task) -> ProcessInstance | None:
+    """The task's most recent process instance (running or finished)."""
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.task_id == task.id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)
