@@ -60,3 +60,7 @@ translations: install
 
 clean-db:
 	rm -f instance/tien-do.sqlite
+
+.PHONY: bench
+bench: install
+	$(BIN)/python bench/step_cost.py

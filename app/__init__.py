@@ -59,11 +59,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.plans import bp as plans_bp
+    from app.steps import bp as steps_bp
     from app.tasks import bp as tasks_bp
     from app.vendor import bp as vendor_bp
+    from app.worklist import bp as worklist_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(worklist_bp)
+    app.register_blueprint(steps_bp)
     app.register_blueprint(vendor_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -35,6 +35,7 @@ CODE_LOCATIONS = (
 UNSUPPORTED_TASK = (
     "no implementation here: this system runs user, manual, script-free and call-activity tasks"
 )
+RESERVED_IDS = {"Start", "End", "Root"}
 NAMESPACES = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 
@@ -60,8 +61,11 @@ def checksum_of(xml: str, forms: dict[str, dict]) -> str:
 def compile_definition(xml: str, forms: dict[str, dict], source: str | None = None) -> CompiledDefinition:
     """Parse, validate and check a diagram; raise DefinitionError listing every problem."""
     root = parse_bpmn_xml(xml)
-    problems = _check_code(root) + _check_forms(forms)
-    spec, subprocess_specs = _parse_specs(root, source)
+    problems = _check_reserved_ids(root) + _check_code(root) + _check_forms(forms)
+    try:
+        spec, subprocess_specs = _parse_specs(root, source)
+    except DefinitionError as error:
+        raise DefinitionError(problems + error.problems) from None
     steps, forms = _check_tasks(root, spec, subprocess_specs, dict(forms), problems)
     if problems:
         raise DefinitionError(problems)
@@ -101,6 +105,20 @@ def _check_code(root: etree._Element) -> list[Problem]:
                     Problem(str(error), element_id, element_name(root, element_id), node.sourceline)
                 )
     return problems
+
+
+def _check_reserved_ids(root: etree._Element) -> list[Problem]:
+    """Ids that SpiffWorkflow uses for its own built-in task specs: a diagram using them cannot run."""
+    return [
+        Problem(
+            f"the id '{node.get('id')}' is reserved by the engine: choose another id",
+            node.get("id"),
+            node.get("name"),
+            node.sourceline,
+        )
+        for node in root.iter()
+        if isinstance(node.tag, str) and node.get("id") in RESERVED_IDS
+    ]
 
 
 def _check_forms(forms: dict[str, dict]) -> list[Problem]:

@@ -33,6 +33,7 @@ from app.models import (
     WorkItemStatus,
 )
 from app.services.clock import utcnow
+from app.services.form_options import options_for
 from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.forms import validate_form
@@ -89,6 +90,8 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
         db.session.execute(update(Task).where(Task.id == task.id).values(updated_at=func.now()))
         if running_instance(task) is not None:
             raise Conflict("a process is already running for this task")
+        if task.state in TaskState.CLOSED:
+            raise Conflict("this task is already completed or cancelled")
         result = _start(task, user, definition)
         db.session.commit()
     except Exception:
@@ -172,7 +175,7 @@ def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
     if not may_act(user, item):
         raise NotAllowed("you may not complete this step")
     schema = step_form(item)
-    errors = validate_form(schema, data, comment, _unit_exists)
+    errors = validate_form(schema, data, comment, _unit_exists, offered_choices(schema, item.task))
     if errors:
         raise InvalidData("the data does not fit the step's form", errors)
 
@@ -185,6 +188,16 @@ def step_form(item: WorkItem) -> dict:
         .where(ProcessInstance.id == item.instance_id)
     )
     return (forms or {}).get(item.form_key or item.step, {})
+
+
+def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
+    """The values the server offers for each `x-options` field of the form (e.g. consultable units)."""
+    fields = schema.get("properties") or {}
+    sourced = [
+        name for name, f in fields.items() if f.get("x-options") or (f.get("items") or {}).get("x-options")
+    ]
+    offered = options_for({"properties": {name: fields[name] for name in sourced}}, task)
+    return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
 
 
 def _unit_exists(code: str) -> bool:

@@ -9,7 +9,7 @@ Forms live in `bpmn/forms/<process key>/<form key>.json`. Besides standard JSON 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -53,9 +53,17 @@ def _is_iso_date(value) -> bool:
 
 
 def validate_form(
-    schema: dict, data, comment: str | None, unit_exists: Callable[[str], bool]
+    schema: dict,
+    data,
+    comment: str | None,
+    unit_exists: Callable[[str], bool],
+    choices: Mapping[str, set[str]] | None = None,
 ) -> dict[str, str]:
-    """Field name -> what is wrong, in the user's language; empty when the data is valid."""
+    """Field name -> what is wrong, in the user's language; empty when the data is valid.
+
+    `choices` holds, for fields whose options the server fills (`x-options`), the values on offer:
+    anything else is refused even when the schema alone would allow it.
+    """
     if not isinstance(data, dict):
         return {"data": _("must be an object of field values")}
     checker = FormatChecker(formats=())
@@ -65,6 +73,11 @@ def validate_form(
     for error in Draft202012Validator(schema, format_checker=checker).iter_errors(data):
         field = _field_of(error)
         errors.setdefault(field, _message(error, schema))
+    for field, offered in (choices or {}).items():
+        value = data.get(field)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        if field not in errors and any(v not in offered for v in values):
+            errors[field] = _("Choose one of the offered values.")
     for field, values in (schema.get("x-requires-comment") or {}).items():
         if data.get(field) in values and not (comment or "").strip():
             errors.setdefault("comment", _("A comment is required when returning the work."))

@@ -110,29 +110,88 @@ def _safe_str(value=""):
 
 
 SAFE_FUNCTIONS = {
-    "len": len, "str": _safe_str, "int": int, "float": float, "bool": bool, "min": min, "max": max,
-    "sum": _safe_sum, "abs": abs, "round": _safe_round, "any": any, "all": all, "sorted": sorted,
-    "list": list, "dict": dict, "set": set, "tuple": tuple,
+    "len": len,
+    "str": _safe_str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "min": min,
+    "max": max,
+    "sum": _safe_sum,
+    "abs": abs,
+    "round": _safe_round,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "list": list,
+    "dict": dict,
+    "set": set,
+    "tuple": tuple,
 }
 _OPERATOR_GUARDS = {ast.Mult: "__sandbox_mul", ast.Add: "__sandbox_add", ast.Mod: "__sandbox_mod"}
 _GUARD_FUNCTIONS = {"__sandbox_mul": _safe_mul, "__sandbox_add": _safe_add, "__sandbox_mod": _safe_mod}
 
-_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Not, ast.USub, ast.UAdd,
-              ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
-              ast.Is, ast.IsNot)
-_EXPRESSION_NODES = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp,
-                     ast.Constant, ast.Name, ast.Load, ast.Store, ast.Subscript, ast.Slice, ast.List,
-                     ast.Tuple, ast.Dict, ast.Set, ast.Call, ast.keyword, *_OPERATORS)
+_OPERATORS = (
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+)
+_EXPRESSION_NODES = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.Call,
+    ast.keyword,
+    *_OPERATORS,
+)
 _SCRIPT_NODES = (ast.Module, ast.Assign, ast.AugAssign, ast.Expr, ast.Pass, *_EXPRESSION_NODES)
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _REFUSALS = {
-    "import statements are": ("Import", "ImportFrom"), "attribute access is": ("Attribute",),
-    "lambda functions are": ("Lambda",), "function definitions are": ("FunctionDef", "AsyncFunctionDef"),
-    "class definitions are": ("ClassDef",), "with blocks are": ("With", "AsyncWith"),
-    "loops are": ("For", "AsyncFor", "While"), "star arguments are": ("Starred",),
+    "import statements are": ("Import", "ImportFrom"),
+    "attribute access is": ("Attribute",),
+    "lambda functions are": ("Lambda",),
+    "function definitions are": ("FunctionDef", "AsyncFunctionDef"),
+    "class definitions are": ("ClassDef",),
+    "with blocks are": ("With", "AsyncWith"),
+    "loops are": ("For", "AsyncFor", "While"),
+    "star arguments are": ("Starred",),
     "comprehensions are": ("ListComp", "SetComp", "DictComp", "GeneratorExp"),
-    "f-strings are": ("JoinedStr", "FormattedValue"), "the ** operator is": ("Pow",),
-    "del statements are": ("Delete",), "if statements are": ("If",), "the := operator is": ("NamedExpr",),
+    "f-strings are": ("JoinedStr", "FormattedValue"),
+    "the ** operator is": ("Pow",),
+    "del statements are": ("Delete",),
+    "if statements are": ("If",),
+    "the := operator is": ("NamedExpr",),
 }
 _REFUSAL = {node: f"{words} not allowed" for words, nodes in _REFUSALS.items() for node in nodes}
 
@@ -166,8 +225,13 @@ def _check_node(node: ast.AST, line: int, allowed: tuple[type, ...]) -> None:
         _refuse("** unpacking is not allowed", line)
     if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
         _refuse("a statement that is only a value is not allowed", line)
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-        node, ast.AugAssign) else []
+    targets = (
+        node.targets
+        if isinstance(node, ast.Assign)
+        else [node.target]
+        if isinstance(node, ast.AugAssign)
+        else []
+    )
     for target in targets:
         _check_target(target, line)
 
@@ -257,8 +321,11 @@ class SafeEnvironment(TaskDataEnvironment):
         code = _compile(script, "exec")
         namespace = _namespace(copy.deepcopy(context), external_context)
         exec(code, namespace)
-        results = {name: value for name, value in namespace.items() if _is_data(name, value)
-                   and name not in SAFE_FUNCTIONS and name not in (external_context or {})}
+        results = {
+            name: value
+            for name, value in namespace.items()
+            if _is_data(name, value) and name not in SAFE_FUNCTIONS and name not in (external_context or {})
+        }
         _check_size(results, MAX_DATA, "task data")
         context.update(results)
         return True

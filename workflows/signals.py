@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from blinker import Namespace
 
+from workflows.errors import WorkflowError
+
 _signals = Namespace()
 
 step_completing = _signals.signal("step-completing")
@@ -23,5 +25,7 @@ process_completed = _signals.signal("process-completed")
 transition_committed = _signals.signal("transition-committed")
 
 
-class StepVetoed(Exception):
+class StepVetoed(WorkflowError):
     """Raised by a `step_completing` receiver to refuse the step; the message is shown to the user."""
+
+    status = 409

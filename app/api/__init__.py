@@ -7,4 +7,4 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from app.api import errors, routes  # noqa: E402,F401
+from app.api import errors, routes, workflow_routes  # noqa: E402,F401

@@ -1,0 +1,118 @@
+"""Step forms on the web: the options a form offers (`x-options`) and reading a submitted HTML form.
+
+The JSON Schema of a step (definition.forms[form_key]) drives both: `options_for` fills the choices
+the server knows (e.g. the units that may be consulted), `data_from_form` turns the posted fields
+into the dict `workflows.engine.advance` validates. Fields the schema does not name are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import case, select
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.models import Task, Unit, UnitKind
+
+# Internal units that answer for themselves (Lãnh đạo Sở is not consulted on drafts).
+CONSULTABLE_KINDS = (UnitKind.OFFICE, UnitKind.DIVISION, UnitKind.CENTRE, UnitKind.SUB_UNIT)
+CONSULTED_ON_DRAFTS = "consulted_on_drafts"
+COMMENT_FIELD = "comment"
+TRUE_VALUES = ("true", "on", "1", "yes")
+
+Option = tuple[str, str]
+
+
+def consultable_units(task: Task | None = None) -> list[Option]:
+    """(code, name) of the staffed units, then the outside bodies consulted on drafts.
+
+    The task's own lead unit is left out: it is the one asking.
+    """
+    lead_ids = ({task.lead_unit_id, task.lead_sub_unit_id} - {None}) if task is not None else set()
+    internal_first = case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0)
+    units = db.session.scalars(
+        select(Unit)
+        .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)))
+        .order_by(internal_first, Unit.id)
+    )
+    return [
+        (unit.code, unit.name)
+        for unit in units
+        if unit.id not in lead_ids
+        and (unit.kind != UnitKind.EXTERNAL or CONSULTED_ON_DRAFTS in (unit.external_roles or []))
+    ]
+
+
+OPTION_SOURCES = {"consultable_units": consultable_units}
+
+
+def options_for(schema: Mapping, task: Task | None = None) -> dict[str, list[Option]]:
+    """Field name -> its (value, label) choices: `x-options` filled by the server, and enums
+    (of a field or of an array's items) labelled by `x-enum-labels`."""
+    options = {}
+    for name, field in (schema.get("properties") or {}).items():
+        items = field.get("items") or {}
+        source = OPTION_SOURCES.get(field.get("x-options") or items.get("x-options"))
+        if source is not None:
+            options[name] = source(task)
+        elif field.get("enum") or items.get("enum"):
+            described = field if field.get("enum") else items
+            enum_labels = described.get("x-enum-labels") or {}
+            options[name] = [(str(value), enum_labels.get(value, str(value))) for value in described["enum"]]
+    return options
+
+
+def comment_required_for(schema: Mapping) -> list[str]:
+    """The labels of the choices that make a comment required (`x-requires-comment`)."""
+    labels = []
+    for name, values in (schema.get("x-requires-comment") or {}).items():
+        field = (schema.get("properties") or {}).get(name) or {}
+        enum_labels = field.get("x-enum-labels") or {}
+        labels += [enum_labels.get(value, str(value)) for value in values]
+    return labels
+
+
+def unit_names(codes) -> dict[str, str]:
+    """Code -> name for the given unit codes (unknown codes are left out)."""
+    codes = [code for code in codes if isinstance(code, str)]
+    if not codes:
+        return {}
+    rows = db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes)))
+    return dict(rows.tuples().all())
+
+
+def data_from_form(schema: Mapping, form: MultiDict) -> dict:
+    """The schema's fields from a posted form, typed as the schema says.
+
+    Arrays come from repeated fields (checkboxes), booleans from a checkbox (absent = false) or a
+    true/false radio, text is trimmed and an empty text field is left out (so "required" reports it).
+    A number that does not parse is kept as text for the validator to report.
+    """
+    data: dict = {}
+    for name, field in (schema.get("properties") or {}).items():
+        kind = field.get("type")
+        if kind == "array":
+            data[name] = [value.strip() for value in form.getlist(name) if value.strip()]
+        elif kind == "boolean":
+            data[name] = (form.get(name) or "").strip().lower() in TRUE_VALUES
+        elif kind in ("integer", "number"):
+            text = (form.get(name) or "").strip()
+            if text:
+                data[name] = _number(text, kind)
+        else:
+            text = (form.get(name) or "").strip()
+            if text:
+                data[name] = text
+    return data
+
+
+def comment_from_form(form: MultiDict) -> str | None:
+    return (form.get(COMMENT_FIELD) or "").strip() or None
+
+
+def _number(text: str, kind: str) -> int | float | str:
+    try:
+        return int(text) if kind == "integer" else float(text.replace(",", "."))
+    except ValueError:
+        return text
