@@ -728,9 +728,13 @@ def test_fault_while_starting_changes_nothing(t1a, monkeypatch, fault):
     assert [item.step for item in open_items(t1a)] == ["draft"]
 
 
-def test_engine_errors_are_workflow_errors():
-    for error in (NotAllowed, Conflict, InvalidData):
-        assert issubclass(error, WorkflowError)
+def test_engine_errors_are_workflow_errors_with_a_client_status():
+    """Every error the engine raises on purpose maps to a 4xx (the views rely on WorkflowError.status)."""
+    from workflows.errors import ProcessFailed
+
+    expected = {NotAllowed: 403, Conflict: 409, InvalidData: 422, ProcessFailed: 422, signals.StepVetoed: 409}
+    for error, status in expected.items():
+        assert issubclass(error, WorkflowError) and error.status == status, error
 
 
 def test_a_completed_task_cannot_be_started_again(t1a):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import undefer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -175,7 +177,9 @@ def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
     if not may_act(user, item):
         raise NotAllowed("you may not complete this step")
     schema = step_form(item)
-    errors = validate_form(schema, data, comment, _unit_exists, offered_choices(schema, item.task))
+    errors = validate_form(
+        schema, data, comment, _unit_codes().__contains__, offered_choices(schema, item.task)
+    )
     if errors:
         raise InvalidData("the data does not fit the step's form", errors)
 
@@ -200,8 +204,8 @@ def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
     return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
 
 
-def _unit_exists(code: str) -> bool:
-    return db.session.scalar(select(Unit.id).where(Unit.code == code)) is not None
+def _unit_codes() -> set[str]:
+    return set(db.session.scalars(select(Unit.code)))
 
 
 def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
@@ -214,10 +218,16 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     )
     if taken.rowcount != 1:
         raise Conflict("this step has just been completed by someone else")
-    db.session.refresh(item)
+    for name, value in (
+        ("status", WorkItemStatus.COMPLETED),
+        ("completed_at", now),
+        ("completed_by_id", user.id),
+    ):
+        set_committed_value(item, name, value)
     instance = db.session.execute(
         select(ProcessInstance)
         .where(ProcessInstance.id == item.instance_id)
+        .options(undefer(ProcessInstance.state))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()

@@ -33,10 +33,10 @@ class ProcessDefinition(db.Model):
     key: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(300))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
     forms: Mapped[dict] = mapped_column(JSON, default=dict)
-    spec: Mapped[dict] = mapped_column(JSON)
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)  # read once per process (runtime cache)
     source: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -61,7 +61,7 @@ class ProcessInstance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
-    state: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[dict] = mapped_column(JSON, deferred=True)  # only the engine reads it
     serializer_version: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING, index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -70,7 +70,7 @@ class ProcessInstance(db.Model):
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     task: Mapped[Task] = relationship()
-    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
 

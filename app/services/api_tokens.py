@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, User
@@ -42,7 +43,12 @@ def user_for_token(token: str) -> User | None:
     """The active user holding this unexpired token, or None."""
     if not token:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    query = (
+        select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    )
+    row = db.session.scalars(query).unique().first()
     if row is None or as_utc(row.expires_at) <= utcnow():
         return None
     user = row.user
