@@ -30,8 +30,13 @@ def racers(app, client, api_token) -> list[str]:
     """Eight specialists of CNTT (the demo's own plus seven more), each with a token."""
     names = ["cntt.cv"] + [f"cntt.cv{n}" for n in range(2, RACERS + 1)]
     for name in names[1:]:
-        create_or_update_user(username=name, password=DEMO_PASSWORD, unit_code="CNTT",
-                              roles=["specialist"], full_name=f"Chuyên viên {name}")
+        create_or_update_user(
+            username=name,
+            password=DEMO_PASSWORD,
+            unit_code="CNTT",
+            roles=["specialist"],
+            full_name=f"Chuyên viên {name}",
+        )
     db.session.commit()
     return [api_token(name) for name in names]
 

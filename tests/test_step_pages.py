@@ -413,3 +413,19 @@ def test_a_process_that_cannot_go_on_is_explained(client, auth, monkeypatch):
     assert response.status_code == 422
     refused = page_of(response).get_element_by_id("step-refused").text_content()
     assert "quy trình không thể tiếp tục từ bước này" in refused
+
+
+def test_two_people_on_one_step_the_second_is_told_who_completed_it(client, auth):
+    task, review = in_review()
+    advance(review, user("cntt.tp"), {"decision": "approve"})
+    (vp_item,) = [i for i in open_items(task, "collect_opinions") if i.candidate_unit.code == "VP"]
+    auth.login("vp.cv")
+    token = csrf_token_from(client.get(f"/steps/{vp_item.id}").get_data(as_text=True))
+    advance(vp_item, user("vp.tp"), {"opinion": "Thống nhất", "agree": True})  # the head is quicker
+    before = audit_count(task)
+    fields = {"csrf_token": token, "opinion": "Cũng thống nhất", "agree": "on"}
+    response = client.post(f"/steps/{vp_item.id}", data=fields, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "Bước này đã được người khác hoàn thành: Chánh Văn phòng Sở (Văn phòng Sở)" in text
+    db.session.expire_all()
+    assert audit_count(task) == before

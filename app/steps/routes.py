@@ -13,6 +13,7 @@ from app.models import User, WorkItem, WorkItemStatus
 from app.services import step_context
 from app.services.form_options import comment_from_form, data_from_form, options_for
 from app.steps import bp
+from app.templating import vn_datetime
 from workflows.assignment import claim, release
 from workflows.engine import advance
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
@@ -37,7 +38,7 @@ def complete(item_id: int):
     except NotAllowed:
         abort(403)
     except Conflict:
-        return _conflict()
+        return _conflict(item)
     except (StepVetoed, ProcessFailed) as refused:  # say why, keep what was typed
         return _render_step(item, values=data, comment=comment, refusal=_refusal(refused)), refused.status
     flash(step_context.finished_message(item, data), "success")
@@ -65,7 +66,7 @@ def _change_holder(item_id: int, change: Callable[[WorkItem, User], WorkItem], d
         abort(403)
     except Conflict:
         if item.status != WorkItemStatus.OPEN:
-            return _conflict()
+            return _conflict(item)
         flash(_("Someone else has just taken or given back this step. Please look again."), "warning")
     else:
         flash(done, "success")
@@ -105,8 +106,20 @@ def _refusal(error: StepVetoed | ProcessFailed) -> str:
     return _("the process cannot go on from this step. Nothing was changed; please tell an administrator.")
 
 
-def _conflict():
-    flash(_("This step has already been dealt with or is no longer open."), "warning")
+def _conflict(item: WorkItem):
+    """Say plainly that someone else got there first (and who), or that the step closed."""
+    db.session.refresh(item)
+    finisher = item.completed_by
+    if item.status == WorkItemStatus.COMPLETED and finisher is not None and finisher.id != current_user.id:
+        message = _(
+            "Someone else has already completed this step: %(name)s (%(unit)s), at %(time)s.",
+            name=finisher.full_name,
+            unit=finisher.unit.name,
+            time=vn_datetime(item.completed_at),
+        )
+    else:
+        message = _("This step has already been dealt with or is no longer open.")
+    flash(message, "warning")
     return redirect(url_for("worklist.index"))
 
 
