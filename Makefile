@@ -9,11 +9,12 @@ PORT ?= 5000
 export FLASK_APP := app:create_app
 export TIEN_DO_ENV ?= development
 
-.PHONY: install run serve-dev db seed test test-fast lint translations clean-db help
+.PHONY: install run serve serve-dev db seed test test-fast test-postgres lint translations clean-db help
 
 help:
 	@echo "make run   - install everything, migrate, load the demo plan and users, serve on http://$(HOST):$(PORT)"
-	@echo "make test  - install everything and run the whole test suite"
+	@echo "make test  - install everything and run the whole test suite (on SQLite, then on PostgreSQL)"
+	@echo "make serve - production: migrate, deploy the processes, run gunicorn on DATABASE_URL (needs SECRET_KEY)"
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -43,12 +44,32 @@ run: seed
 	@echo "Tiến độ is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Production: gunicorn with several workers on DATABASE_URL (see README, "Production").
+SERVE_ENV ?= production
+serve: install
+	TIEN_DO_ENV=$(SERVE_ENV) $(BIN)/flask db upgrade
+	TIEN_DO_ENV=$(SERVE_ENV) $(BIN)/flask workflows sync
+	TIEN_DO_ENV=$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# The whole suite twice: on SQLite, then on PostgreSQL (the production database).
 test: install
 	bash scripts/install-chromium.sh
-	$(BIN)/python -m pytest -q
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-postgres
+
+# On TEST_DATABASE_URL when set (postgresql+psycopg://...; the suite creates and drops databases there),
+# otherwise on a throw-away server that scripts/postgres-test-server.sh installs (Debian's postgresql),
+# starts on a free loopback port in a temporary directory, and removes afterwards.
+test-postgres: install
+	bash scripts/install-chromium.sh
+ifeq ($(strip $(TEST_DATABASE_URL)),)
+	bash scripts/postgres-test-server.sh run -- $(BIN)/python -m pytest -q
+else
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/python -m pytest -q
+endif
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not browser"
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,6 +28,17 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Bodies larger than this are refused with 413 (JSON under /api/, a page elsewhere).
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    TRUSTED_PROXIES = 0  # how many reverse proxies in front set X-Forwarded-For/-Proto/-Host
+
+    # Sign-in throttling (app/throttle.py): failed attempts per address+username and per address.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # per process; a shared memcached:// or redis:// for several workers
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on 429
+    LOGIN_LIMIT_PER_USERNAME = "10 per minute"
+    LOGIN_LIMIT_PER_ADDRESS = "50 per minute"
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -67,6 +78,9 @@ ENVIRONMENT_SETTINGS = {
     "API_TOKEN_TTL_SECONDS": ("API_TOKEN_TTL_SECONDS", int),
     "DEMO_PASSWORD": ("DEMO_PASSWORD", str),
     "NODE_MODULES_DIR": ("NODE_MODULES_DIR", str),
+    "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
 }
 
 

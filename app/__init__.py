@@ -16,9 +16,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _check_config(app)
     app.json.ensure_ascii = False  # Vietnamese as readable UTF-8, not \u escapes
 
-    from app import cli, errors, i18n, security, sqlite_pragmas, templating  # noqa: F401
+    from app import cli, errors, i18n, request_id, security, sqlite_pragmas, templating  # noqa: F401
     from app.extensions import csrf, db, login_manager, migrate
 
+    request_id.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(app.config["MIGRATIONS_DIR"]), render_as_batch=True, compare_type=True
@@ -27,11 +28,26 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    _init_hardening(app)
     templating.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
     cli.init_app(app)
     return app
+
+
+def _init_hardening(app: Flask) -> None:
+    """Security headers, sign-in throttling, bounded ids and JSON (before the blueprints bind their rules)."""
+    from app import input_limits, security_headers, throttle
+
+    input_limits.init_app(app)
+    security_headers.init_app(app)
+    throttle.init_app(app)
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:  # behind nginx or another reverse proxy: the client's address and scheme come from it
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def _load_config(app: Flask, config: type[Config] | dict | None) -> None:
@@ -58,6 +74,7 @@ def _check_config(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.health import bp as health_bp
     from app.plans import bp as plans_bp
     from app.steps import bp as steps_bp
     from app.tasks import bp as tasks_bp
@@ -65,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.worklist import bp as worklist_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(worklist_bp)

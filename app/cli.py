@@ -1,9 +1,10 @@
-"""Registers the `flask` command groups: plans, seed, users, workflows."""
+"""Registers the `flask` command groups (plans, seed, users, workflows) and `backup`/`restore`."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from app.commands.backup import backup_command, restore_command
     from app.commands.plans import plans_cli
     from app.commands.seed import seed_cli
     from app.commands.users import users_cli
@@ -11,3 +12,5 @@ def init_app(app: Flask) -> None:
 
     for group in (plans_cli, seed_cli, users_cli, workflows_cli):
         app.cli.add_command(group)
+    for command in (backup_command, restore_command):
+        app.cli.add_command(command)

@@ -10,8 +10,15 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import MESSAGES as API_MESSAGES
+from app.request_id import current_request_id
 
-HTML_PAGES = {403: "errors/403.html", 404: "errors/404.html", 405: "errors/405.html", 500: "errors/500.html"}
+HTML_PAGES = {
+    403: "errors/403.html",
+    404: "errors/404.html",
+    405: "errors/405.html",
+    413: "errors/413.html",
+    500: "errors/500.html",
+}
 
 
 def init_app(app: Flask) -> None:
@@ -22,7 +29,8 @@ def init_app(app: Flask) -> None:
 def handle_error(error: HTTPException):
     status = error.code or 500
     if request.path.startswith("/api/"):
-        response = jsonify(error=API_MESSAGES.get(status, "error"), details=None)
+        details = {"request_id": current_request_id()} if status == 500 else None
+        response = jsonify(error=API_MESSAGES.get(status, "error"), details=details)
     else:
         response = make_response(render_template(HTML_PAGES[status], error=error))
     response.status_code = status

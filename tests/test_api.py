@@ -253,7 +253,7 @@ def test_unexpected_failure_is_a_json_500_without_a_traceback(client, token, mon
     body = assert_json_error(response, 500)
     text = response.get_data(as_text=True)
     assert "Traceback" not in text and "secret internals" not in text and "RuntimeError" not in text
-    assert body["details"] is None
+    assert body["details"] == {"request_id": response.headers["X-Request-ID"]}  # for the user to quote
 
 
 # --- the caller ------------------------------------------------------------------------------------

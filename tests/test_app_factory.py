@@ -61,3 +61,31 @@ def test_cookies_are_http_only_and_same_site():
     app = create_app(TestingConfig)
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for():
+    from flask import request
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "TRUSTED_PROXIES": 1})
+
+    @app.get("/whoami-test")
+    def whoami():
+        return request.remote_addr or ""
+
+    app.view_functions["whoami"].is_public = True
+    response = app.test_client().get("/whoami-test", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "203.0.113.7"
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored():
+    from flask import request
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+
+    @app.get("/whoami-test")
+    def whoami():
+        return request.remote_addr or ""
+
+    app.view_functions["whoami"].is_public = True
+    response = app.test_client().get("/whoami-test", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) != "203.0.113.7"

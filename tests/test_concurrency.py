@@ -1,8 +1,8 @@
 """Completing work items at the same moment through the HTTP API.
 
 Each thread has its own test client and its own token, so each request runs in its own app context
-with its own database session and connection; the `app` fixture's database is a SQLite file (WAL),
-so the threads really share it. A barrier releases them together.
+with its own database session and connection; the `app` fixture's database is a SQLite file (WAL)
+or a PostgreSQL database, so the threads really share it. A barrier releases them together.
 """
 
 from __future__ import annotations
@@ -85,8 +85,12 @@ def task_1a() -> int:
     return task_id_of("1.a")
 
 
-def test_the_demo_database_is_a_shared_file(app):
-    assert db.engine.url.database and db.engine.url.database.endswith(".sqlite")
+def test_the_demo_database_is_shared_by_the_threads(app):
+    """A SQLite file (WAL), not a private in-memory database; or a PostgreSQL database."""
+    if db.engine.url.get_backend_name() == "sqlite":
+        assert db.engine.url.database and db.engine.url.database.endswith(".sqlite")
+    else:
+        assert db.engine.url.get_backend_name() == "postgresql" and db.engine.url.database
 
 
 def test_two_people_completing_the_same_item_at_once(app, api, api_token, task_1a):

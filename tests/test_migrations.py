@@ -1,8 +1,12 @@
-"""Migrations build the whole schema from nothing and match the models exactly."""
+"""Migrations build the whole schema from nothing and match the models exactly.
+
+On the suite's database: SQLite, or PostgreSQL when TEST_DATABASE_URL is set.
+"""
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
@@ -11,8 +15,8 @@ from tests.conftest import make_app
 
 
 @pytest.fixture
-def migrated_app(tmp_path):
-    application = make_app(tmp_path / "migrated.sqlite")
+def migrated_app(fresh_database_url):
+    application = make_app(fresh_database_url)
     with application.app_context():
         upgrade()
         yield application
@@ -27,10 +31,37 @@ def test_upgrade_from_empty_creates_every_model_table(migrated_app):
 
 
 def test_models_have_no_pending_migration(migrated_app):
+    assert schema_differences() == []
+
+
+def current_revisions() -> tuple[str, ...]:
+    with db.engine.connect() as connection:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def schema_differences() -> list:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
-    assert differences == []
+        return compare_metadata(context, db.metadata)
+
+
+def test_downgrade_one_step_and_upgrade_again(migrated_app):
+    from flask import current_app
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str), "the head revision has one parent"
+    tables_at_head = set(inspect(db.engine).get_table_names())
+
+    downgrade(revision="-1")
+    assert current_revisions() == (previous,)
+    assert schema_differences() != [], "the downgrade changed nothing"
+
+    upgrade()
+    assert current_revisions() == (head,)
+    assert set(inspect(db.engine).get_table_names()) == tables_at_head
+    assert schema_differences() == []
 
 
 def test_downgrade_to_base_and_upgrade_again(migrated_app):

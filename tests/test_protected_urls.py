@@ -21,6 +21,7 @@ ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # Reachable without signing in, each with a URL to try.
 PUBLIC_PAGES = {
     "auth.login": "/auth/login",
+    "health.healthz": "/healthz",  # for load balancers and monitoring (tests/test_health.py)
     "vendor.asset": "/vendor/bootstrap/dist/css/bootstrap.min.css",
 }
 

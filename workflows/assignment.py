@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import User, WorkItem, WorkItemStatus
 from workflows import audit
 from workflows.errors import Conflict, InvalidData, NotAllowed
-from workflows.guards import eligible, heads_candidate_unit, may_act
+from workflows.guards import eligible, heads_candidate_unit, may_act, may_release
 
 
 def claim(item: WorkItem, user: User) -> WorkItem:
@@ -25,10 +25,10 @@ def claim(item: WorkItem, user: User) -> WorkItem:
 def release(item: WorkItem, user: User) -> WorkItem:
     """Give an item back to its unit: by its holder, or by the head of its unit."""
     _require_open(item)
+    if not may_release(user, item):
+        raise NotAllowed("only the holder or the unit head may release this step")
     if item.assignee_id is None:
         return item
-    if item.assignee_id != user.id and not heads_candidate_unit(user, item):
-        raise NotAllowed("only the holder or the unit head may release this step")
     _change_assignee(item, user, expected=item.assignee_id, new=None, action=audit.Action.STEP_RELEASED)
     return item
 

@@ -60,6 +60,13 @@ def actions_for(user: User, item: WorkItem) -> list[str]:
     return actions
 
 
+def may_release(user: User, item: WorkItem) -> bool:
+    """Its holder or the head of its unit; while nobody holds it (a no-op), those who could take it."""
+    if item.assignee_id is None:
+        return eligible(user, item) or heads_candidate_unit(user, item)
+    return item.assignee_id == user.id or heads_candidate_unit(user, item)
+
+
 def may_start(user: User, task: Task) -> bool:
     """The lead unit's people (or its parent's), leaders and admins may start a task's process."""
     if not user.active:

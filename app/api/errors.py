@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
+from app.request_id import current_request_id
 
 API_PATH_PREFIX = "/api/"
 
@@ -81,7 +82,7 @@ def _api_error(error: ApiError) -> ResponseReturnValue:
 
 def _unexpected_error(error: Exception) -> ResponseReturnValue:
     current_app.logger.exception("Unhandled error in API request %s %s", request.method, request.path)
-    return error_response(500, MESSAGES[500])
+    return error_response(500, MESSAGES[500], {"request_id": current_request_id()})
 
 
 def _unrouted_api_request() -> ResponseReturnValue | None:

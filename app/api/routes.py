@@ -22,6 +22,7 @@ from app.services.api_tokens import issue_token
 from app.services.clock import local_today
 from app.services.plan_queries import plans_with_task_counts
 from app.services.task_queries import InvalidFilter, TaskFilter, plan_tasks
+from app.throttle import sign_in_limits
 
 BAD_CREDENTIALS = "wrong username or password"
 
@@ -61,6 +62,7 @@ def task_or_404(task_id: int) -> Task:
 
 
 @bp.post("/auth/token")
+@sign_in_limits(failed=lambda response: response.status_code != 200)
 @token_not_required
 def issue_api_token() -> ResponseReturnValue:
     """Exchange a username and password for a bearer token; one message for every bad credential."""

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -11,9 +11,17 @@ from app.auth.forms import LoginForm
 from app.i18n import SESSION_KEY as LANGUAGE_KEY
 from app.security import public
 from app.services.accounts import authenticate
+from app.throttle import sign_in_limits
+
+
+def _too_many_attempts(_limit):
+    """The sign-in page again, saying why (429), instead of a bare error page."""
+    message = _("Too many sign-in attempts. Please try again in a few minutes.")
+    return make_response(render_template("auth/login.html", form=LoginForm(), error=message), 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits(failed=lambda response: response.status_code != 302, on_breach=_too_many_attempts)
 @public
 def login():
     if current_user.is_authenticated:

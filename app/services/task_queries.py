@@ -33,7 +33,8 @@ class TaskFilter:
         unit = (args.get("unit") or "").strip() or None
         state = (args.get("state") or "").strip() or None
         overdue_raw = (args.get("overdue") or "").strip().lower()
-        if unit and db.session.scalar(select(Unit.id).where(Unit.code == unit)) is None:
+        # A NUL byte names no unit; PostgreSQL refuses it in a query parameter (SQLite just finds nothing).
+        if unit and ("\x00" in unit or db.session.scalar(select(Unit.id).where(Unit.code == unit)) is None):
             details["unit"] = f"unknown unit '{unit}'"
         if state and state not in TaskState.ALL:
             details["state"] = f"unknown state '{state}'; one of {', '.join(TaskState.ALL)}"

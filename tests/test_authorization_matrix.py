@@ -1,0 +1,254 @@
+"""Who may use which route: every rule of the URL map × every role, as one table.
+
+A = allowed (2xx/3xx that is not a sign-in redirect; a state-changing route must also change something),
+D = denied (web: 302 to the sign-in page with `next`, or 403; API: 401 anonymous, 403 signed in), and
+nothing changes. Supervisors read everything and change nothing. A route the table does not list fails
+`test_the_table_lists_every_route`, so a new route needs a decision here.
+
+Task 1.a is led by Phòng Công nghệ thông tin (CNTT): cntt.cv is its specialist, cntt.tp its head,
+hts.cv a specialist of another unit. Each case runs on a fresh copy of the demo database, prepared by
+its setup: "plain" (nothing started), "started" (1.a started, its draft step open and unassigned),
+"claimed" (started, and cntt.cv holds the draft step).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import Plan, Task, User, WorkItem, WorkItemStatus
+from app.throttle import limiter
+from tests.conftest import DEMO_PASSWORD, csrf_token_from
+from workflows.assignment import claim
+from workflows.engine import start_process
+
+ROLES = ("anonymous", "cntt.cv", "hts.cv", "cntt.tp", "giamdoc", "giamsat", "admin")
+TABLES = ("process_instances", "work_items", "audit_events", "tasks")
+DRAFT = {"consulted_units": ["VP"], "summary": "Dự thảo kế hoạch"}
+
+# (method, rule): (setup, changes state?, one letter per role in ROLES order)
+#                                                          anon cv  hts tp  gd  gs  adm
+MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
+    # --- public ---------------------------------------------------------------------------------
+    ("GET", "/auth/login"): ("plain", False, "A A A A A A A"),
+    ("POST", "/auth/login"): ("plain", False, "A A A A A A A"),
+    ("POST", "/lang/<code>"): ("plain", False, "A A A A A A A"),
+    ("GET", "/static/<path:filename>"): ("plain", False, "A A A A A A A"),
+    ("GET", "/vendor/<path:filename>"): ("plain", False, "A A A A A A A"),
+    ("GET", "/healthz"): ("plain", False, "P P P P P P P"),
+    ("POST", "/api/v1/auth/token"): ("plain", False, "A A A A A A A"),
+    # --- reading: every signed-in user ------------------------------------------------------------
+    ("GET", "/"): ("plain", False, "D A A A A A A"),
+    ("GET", "/plans"): ("plain", False, "D A A A A A A"),
+    ("GET", "/plans/<int:plan_id>"): ("plain", False, "D A A A A A A"),
+    ("GET", "/plans/<int:plan_id>/indicators"): ("plain", False, "D A A A A A A"),
+    ("GET", "/tasks/<int:task_id>"): ("started", False, "D A A A A A A"),
+    ("GET", "/worklist"): ("started", False, "D A A A A A A"),
+    ("GET", "/api/v1/me"): ("plain", False, "D A A A A A A"),
+    ("GET", "/api/v1/plans"): ("plain", False, "D A A A A A A"),
+    ("GET", "/api/v1/plans/<int:plan_id>/tasks"): ("plain", False, "D A A A A A A"),
+    ("GET", "/api/v1/tasks/<int:task_id>"): ("started", False, "D A A A A A A"),
+    ("GET", "/api/v1/tasks/<int:task_id>/history"): ("started", False, "D A A A A A A"),
+    ("GET", "/api/v1/worklist"): ("started", False, "D A A A A A A"),
+    # --- a step: its unit, leaders, supervisors and admins may look --------------------------------
+    ("GET", "/steps/<int:item_id>"): ("started", False, "D A D A A A A"),
+    ("GET", "/api/v1/work-items/<int:item_id>"): ("started", False, "D A D A A A A"),
+    # --- changes ----------------------------------------------------------------------------------
+    ("POST", "/auth/logout"): ("plain", False, "D A A A A A A"),
+    ("POST", "/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
+    ("POST", "/api/v1/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
+    ("POST", "/steps/<int:item_id>"): ("started", True, "D A D D D D D"),
+    ("POST", "/api/v1/work-items/<int:item_id>/complete"): ("started", True, "D A D D D D D"),
+    ("POST", "/steps/<int:item_id>/claim"): ("started", True, "D A D D D D D"),
+    ("POST", "/api/v1/work-items/<int:item_id>/claim"): ("started", True, "D A D D D D D"),
+    ("POST", "/steps/<int:item_id>/release"): ("claimed", True, "D A D A D D D"),
+    ("POST", "/api/v1/work-items/<int:item_id>/release"): ("claimed", True, "D A D A D D D"),
+    ("POST", "/api/v1/work-items/<int:item_id>/delegate"): ("started", True, "D A D A D D D"),
+}
+
+# Values for the rules' arguments that are not ids of the setup.
+FIXED_ARGUMENTS = {"code": "en"}
+FILES = {"static": "css/app.css", "vendor.asset": "bootstrap/dist/css/bootstrap.min.css"}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def _cases():
+    for (method, rule), (_, _, row) in MATRIX.items():
+        for role, expected in zip(ROLES, row.split(), strict=True):
+            yield pytest.param(method, rule, role, expected, id=f"{method} {rule} as {role}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(app):
+    limiter.reset()
+    yield
+
+
+def test_the_table_lists_every_route(app):
+    routes = _routes(app)
+    assert not routes - set(MATRIX), "routes without a row in MATRIX: decide who may use them"
+    assert not set(MATRIX) - routes, "rows of MATRIX for routes that no longer exist"
+
+
+def test_every_row_has_a_cell_per_role():
+    for key, (setup, _, row) in MATRIX.items():
+        assert setup in ("plain", "started", "claimed"), key
+        assert len(row.split()) == len(ROLES) and set(row.split()) <= {"A", "D", "P"}, key
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _prepare(setup: str) -> dict:
+    task = db.session.scalar(select(Task).where(Task.code == "1.a"))
+    ids = {"plan_id": db.session.scalar(select(Plan.id).order_by(Plan.id)), "task_id": task.id}
+    if setup in ("started", "claimed"):
+        start_process(task, _user("cntt.cv"))
+        item = db.session.scalar(
+            select(WorkItem).where(WorkItem.task_id == task.id, WorkItem.status == WorkItemStatus.OPEN)
+        )
+        if setup == "claimed":
+            claim(item, _user("cntt.cv"))
+        ids["item_id"] = item.id
+    db.session.commit()
+    return ids
+
+
+def _snapshot() -> dict:
+    db.session.expire_all()
+    return {table: db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all() for table in TABLES}
+
+
+def _url(app, method: str, rule_text: str, ids: dict) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == rule_text and method in r.methods)
+    values = {**FIXED_ARGUMENTS, **ids}
+    if "filename" in rule.arguments:
+        values["filename"] = FILES[rule.endpoint]
+    return rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+
+
+def _web_token(client, signed_in: bool) -> str:
+    return csrf_token_from(client.get("/plans" if signed_in else "/auth/login").get_data(as_text=True))
+
+
+def _request(client, api_token, auth, method: str, url: str, role: str):
+    """Send the request as `role`, with what a legitimate caller would send (CSRF token, form data)."""
+    signed_in = role != "anonymous"
+    username = role if signed_in else "cntt.cv"
+    if url.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {api_token(role)}"} if signed_in else {}
+        if method == "GET":
+            return client.get(url, headers=headers)
+        body = {}
+        if url.endswith("/auth/token"):
+            body = {"username": username, "password": DEMO_PASSWORD}
+        elif url.endswith("/complete"):
+            body = {"data": DRAFT}
+        elif url.endswith("/delegate"):
+            body = {"to": "cntt.cv"}
+        return client.post(url, json=body, headers=headers)
+    if signed_in:
+        assert auth.login(role).status_code == 302
+    if method == "GET":
+        return client.get(url)
+    fields = {"csrf_token": _web_token(client, signed_in)}
+    if url == "/auth/login":
+        fields |= {"username": username, "password": DEMO_PASSWORD}
+    elif url.startswith("/lang/"):
+        fields |= {"next": "/plans"}
+    elif url.startswith("/steps/") and url.count("/") == 2:
+        fields |= DRAFT
+    return client.post(url, data=fields)
+
+
+def _is_sign_in_redirect(response) -> bool:
+    if response.status_code != 302:
+        return False
+    location = urlsplit(response.headers["Location"])
+    return location.path == "/auth/login" and "next" in parse_qs(location.query)
+
+
+@pytest.mark.parametrize(("method", "rule", "role", "expected"), _cases())
+def test_authorization(app, client, auth, api_token, method, rule, role, expected):
+    if rule.startswith("/vendor/") and not (app.config["NODE_MODULES_DIR"] and _has_bootstrap(app)):
+        pytest.skip("node_modules/bootstrap is not installed")
+    setup, changes, _ = MATRIX[(method, rule)]
+    url = _url(app, method, rule, _prepare(setup))
+    is_api = rule.startswith("/api/")
+    if is_api and role != "anonymous":
+        api_token(role)  # issue the token before the snapshot: tokens are not what we compare
+    before = _snapshot()
+
+    response = _request(client, api_token, auth, method, url, role)
+    status = response.status_code
+    changed = _snapshot() != before
+
+    if expected == "A":
+        assert 200 <= status < 400 and not _is_sign_in_redirect(response), (status, response.location)
+        if changes:
+            assert changed, "allowed, but nothing changed"
+    elif expected == "P":
+        assert status not in (401, 403) and not _is_sign_in_redirect(response), status
+    else:
+        if role == "anonymous":
+            assert status == 401 if is_api else _is_sign_in_redirect(response), (status, response.location)
+        else:
+            assert status == 403, status
+        assert not changed, "a refused request changed something"
+
+
+def _has_bootstrap(app) -> bool:
+    from pathlib import Path
+
+    return (Path(app.config["NODE_MODULES_DIR"]) / "bootstrap" / "dist").is_dir()
+
+
+# --- beyond the table: no-op changes are refused too --------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["hts.cv", "giamdoc", "giamsat", "admin"])
+def test_releasing_an_unheld_step_is_refused_to_those_who_could_not_release_it(app, client, api_token, role):
+    """Releasing a step nobody holds changes nothing; those who could not release it still get 403."""
+    ids = _prepare("started")
+    before = _snapshot()
+    token = api_token(role)
+    response = client.post(
+        f"/api/v1/work-items/{ids['item_id']}/release", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("role", ["cntt.cv", "cntt.tp"])
+def test_releasing_an_unheld_step_is_a_harmless_no_op_for_its_unit(app, client, api_token, role):
+    ids = _prepare("started")
+    before = _snapshot()
+    token = api_token(role)
+    response = client.post(
+        f"/api/v1/work-items/{ids['item_id']}/release", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("role", ["giamsat", "admin", "giamdoc", "cntt.tp", "hts.cv"])
+def test_only_the_step_s_people_complete_it_even_through_the_web(app, client, auth, role):
+    """The draft step is the lead unit's specialists' alone (guards.may_act), whatever the page shows."""
+    ids = _prepare("started")
+    auth.login(role)
+    before = _snapshot()
+    token = _web_token(client, True)
+    response = client.post(f"/steps/{ids['item_id']}", data={"csrf_token": token, **DRAFT})
+    assert response.status_code == 403
+    assert _snapshot() == before
