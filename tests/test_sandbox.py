@@ -124,15 +124,18 @@ def test_unsafe_scripts_are_refused_everywhere(source, tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize(("call", "source", "message"), [
-    (check_expression, "__import__('os')", "calling '__import__' is not allowed"),
-    (check_expression, "__import__", "name '__import__' is not allowed"),
-    (check_script, "import os", "import statements are not allowed"),
-    (check_expression, "().__class__", "attribute access is not allowed"),
-    (check_expression, "open('/etc/passwd')", "calling 'open' is not allowed"),
-    (check_expression, "2 ** 8", "the ** operator is not allowed"),
-    (check_script, "x = 1\nwhile True: pass", "loops are not allowed"),
-])
+@pytest.mark.parametrize(
+    ("call", "source", "message"),
+    [
+        (check_expression, "__import__('os')", "calling '__import__' is not allowed"),
+        (check_expression, "__import__", "name '__import__' is not allowed"),
+        (check_script, "import os", "import statements are not allowed"),
+        (check_expression, "().__class__", "attribute access is not allowed"),
+        (check_expression, "open('/etc/passwd')", "calling 'open' is not allowed"),
+        (check_expression, "2 ** 8", "the ** operator is not allowed"),
+        (check_script, "x = 1\nwhile True: pass", "loops are not allowed"),
+    ],
+)
 def test_refusals_say_what_and_where(call, source, message):
     err = refuses(call, source)
     assert err.reason == message
@@ -146,15 +149,18 @@ def test_syntax_errors_become_unsafe_code_with_the_line():
     assert err.reason.startswith("syntax error") and err.lineno == 2
 
 
-@pytest.mark.parametrize("source", [
-    "'x' * 10000000000",
-    "[0] * 100000 + [1]",
-    "int('9' * 4000) * int('9' * 4000)",
-    "round(1, -100000000)",
-    "str([[0] * 100000] * 100000)",
-    "sum([[1]], [])",
-    "'%*d' % (100000000, 1)",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "'x' * 10000000000",
+        "[0] * 100000 + [1]",
+        "int('9' * 4000) * int('9' * 4000)",
+        "round(1, -100000000)",
+        "str([[0] * 100000] * 100000)",
+        "sum([[1]], [])",
+        "'%*d' % (100000000, 1)",
+    ],
+)
 def test_resource_bombs_are_refused(source):
     refuses(ENV.evaluate, source, {})
 
@@ -172,8 +178,25 @@ def test_safe_functions_win_over_task_data_and_no_builtins_leak():
     assert ENV.evaluate("x", {"x": 1, "__builtins__": __builtins__}) == 1
     with pytest.raises(NameError):
         ENV.evaluate("print", {})
-    assert set(SAFE_FUNCTIONS) == {"len", "str", "int", "float", "bool", "min", "max", "sum", "abs", "round",
-                                   "any", "all", "sorted", "list", "dict", "set", "tuple"}
+    assert set(SAFE_FUNCTIONS) == {
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "min",
+        "max",
+        "sum",
+        "abs",
+        "round",
+        "any",
+        "all",
+        "sorted",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+    }
 
 
 def test_checks_are_cached_by_source():
