@@ -160,7 +160,9 @@ class ApiInstance:
     def __init__(self, client, tokens: dict[str, str], task_id: int, specialist: str, head: str, lead_units):
         self.client, self.steps, self.lead_units = client, 0, lead_units
         self.headers = [self._auth(tokens, specialist), self._auth(tokens, head)]
-        response = client.post(f"/api/v1/tasks/{task_id}/start", json={}, headers=self.headers[0])
+        response = client.post(
+            f"/api/v1/tasks/{task_id}/start", json={"process": "draft_plan"}, headers=self.headers[0]
+        )
         assert response.status_code == 201, response.get_json()
         [item] = response.get_json()["open_steps"]
         self.item_id = item["id"]

@@ -79,7 +79,9 @@ def test_eight_racers_complete_fifty_items_exactly_once(app, client, racers, api
     head = api_token("cntt.tp")
     task_ids = [db.session.scalar(select(Task.id).where(Task.code == code)) for code in TASKS]
     for task_id in task_ids:
-        assert _post(client, racers[0], f"/tasks/{task_id}/start", {}).status_code == 201
+        assert (
+            _post(client, racers[0], f"/tasks/{task_id}/start", {"process": "draft_plan"}).status_code == 201
+        )
     outcomes: Counter = Counter()
     raced: list[int] = []
     for round_number in range(ROUNDS):
