@@ -345,7 +345,8 @@ def test_filter_by_sub_unit_finds_its_task(get):
 
 
 def test_filter_by_state(get):
-    assert len(plan_task_codes(get, state="not_started")) == 28
+    assert len(plan_task_codes(get, state="not_started")) == 27
+    assert plan_task_codes(get, state="waiting_guidance") == ["9.b"]
     assert plan_task_codes(get, state="completed") == []
 
 

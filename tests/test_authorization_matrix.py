@@ -60,6 +60,7 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
     ("POST", "/auth/logout"): ("plain", False, "D A A A A A A"),
     ("POST", "/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
     ("POST", "/api/v1/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
+    ("PATCH", "/api/v1/tasks/<int:task_id>"): ("plain", True, "D D D A A D A"),
     ("POST", "/steps/<int:item_id>"): ("started", True, "D A D D D D D"),
     ("POST", "/api/v1/work-items/<int:item_id>/complete"): ("started", True, "D A D D D D D"),
     ("POST", "/steps/<int:item_id>/claim"): ("started", True, "D A D D D D D"),
@@ -150,6 +151,8 @@ def _request(client, api_token, auth, method: str, url: str, role: str):
         headers = {"Authorization": f"Bearer {api_token(role)}"} if signed_in else {}
         if method == "GET":
             return client.get(url, headers=headers)
+        if method == "PATCH":
+            return client.patch(url, json={"expected_result": "Kế hoạch được ban hành"}, headers=headers)
         body = {}
         if url.endswith("/auth/token"):
             body = {"username": username, "password": DEMO_PASSWORD}

@@ -15,6 +15,8 @@ class Action:
     STEP_CLAIMED = "step.claimed"
     STEP_RELEASED = "step.released"
     STEP_DELEGATED = "step.delegated"
+    TASK_UPDATED = "task.updated"
+    GUIDANCE_RECEIVED = "task.guidance_received"
 
 
 def record(

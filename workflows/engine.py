@@ -83,6 +83,8 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
     """Start the task's process (by default the one its task type names) and commit."""
     if not may_start(user, task):
         raise NotAllowed("only the lead unit, leaders and admins may start this task's process")
+    if task.state == TaskState.WAITING_GUIDANCE:
+        raise Conflict("waiting for central guidance: record that it arrived before starting")
     key = process_key or task.task_type or DEFAULT_PROCESS
     definition = latest_definition(key)
     if definition is None:
@@ -94,6 +96,8 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
             raise Conflict("a process is already running for this task")
         if task.state in TaskState.CLOSED:
             raise Conflict("this task is already completed or cancelled")
+        if task.state == TaskState.WAITING_GUIDANCE:
+            raise Conflict("waiting for central guidance: record that it arrived before starting")
         result = _start(task, user, definition)
         db.session.commit()
     except Exception:

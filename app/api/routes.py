@@ -21,6 +21,7 @@ from app.services.accounts import authenticate
 from app.services.api_tokens import issue_token
 from app.services.clock import local_today
 from app.services.plan_queries import plans_with_task_counts
+from app.services.task_editing import update_task_fields
 from app.services.task_queries import InvalidFilter, TaskFilter, plan_tasks
 from app.throttle import sign_in_limits
 
@@ -101,3 +102,12 @@ def list_plan_tasks(plan_id: int) -> ResponseReturnValue:
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> ResponseReturnValue:
     return task_json(task_or_404(task_id), local_today())
+
+
+@bp.patch("/tasks/<int:task_id>")
+def patch_task(task_id: int) -> ResponseReturnValue:
+    """Change the task's assignee, expected result and/or deadline (app.services.task_editing)."""
+    task = task_or_404(task_id)
+    user = current_api_user()
+    changes = request.get_json(silent=True)  # its shape is checked after who may edit (403 first)
+    return task_json(update_task_fields(task, user, changes), local_today(), user)

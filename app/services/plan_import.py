@@ -4,6 +4,8 @@ Files are checked in full before anything is written (see plan_import_validation
 matched by stable keys (unit code, plan source key, section number, task code, indicator horizon and
 number) and only values that differ are written, so importing the same files twice changes nothing.
 A task's workflow fields (state, progress, assignee) are left alone unless the file states them.
+A task without a `task_type` gets one by the rule of app.services.task_types (a type already stored
+is kept); a new task that waits for central guidance starts in `waiting_guidance`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from app.services.plan_import_validation import (
     validate_plan,
     validate_units,
 )
+from app.services.task_types import apply_rule
 
 # Optional task fields: YAML key -> column. Written only when the key is in the file.
 OPTIONAL_TASK_FIELDS = {
@@ -317,6 +320,7 @@ def _upsert_task(w: _PlanWrite, record: dict, position: int) -> None:
     changed = _assign(task, _task_values(record, position))
     changed = _assign_task_refs(w, task, record) or changed
     changed = _sync_coordinations(task, record.get("coordinating") or [], w.units) or changed
+    changed = apply_rule(task, created=created) or changed
     w.stats.tasks.add(created, changed)
 
 

@@ -38,6 +38,8 @@ ACTION_LABELS = {
     Action.STEP_CLAIMED: _l("Took the step"),
     Action.STEP_RELEASED: _l("Gave the step back to the unit"),
     Action.STEP_DELEGATED: _l("Handed the step over"),
+    Action.TASK_UPDATED: _l("Changed the task"),
+    Action.GUIDANCE_RECEIVED: _l("Recorded that central guidance arrived"),
 }
 
 INSTANCE_STATUS_LABELS = {
