@@ -58,3 +58,13 @@ FIVE_CLEARS_LABELS = {
     "time": _l("no deadline"),
     "result": _l("no expected result"),
 }
+
+# Task types: the process each kind of work runs (see app/services/task_types.py).
+TASK_TYPE_LABELS = {
+    "draft_plan": _l("Draft, consult and submit for issuance"),
+    "review_propose": _l("Review and propose"),
+    "implement_report": _l("Implement and report"),
+    "continuous_duty": _l("Continuous or yearly duty"),
+    "monthly_report": _l("Monthly report"),
+    "monthly_consolidation": _l("Monthly consolidation"),
+}

@@ -321,7 +321,7 @@ def test_task_page_shows_assignee_result_budget_and_progress(signed_in):
     task.budget_million_vnd = Decimal("1234.5")
     task.state = TaskState.IN_PROGRESS
     task.progress = 40
-    task.task_type = "report"
+    task.task_type = "implement_report"
     db.session.commit()
     doc, _ = _page(signed_in, f"/tasks/{task.id}")
     assert _text(doc.get_element_by_id("task-assignee")) == _user("vp.cv").full_name
@@ -330,6 +330,7 @@ def test_task_page_shows_assignee_result_budget_and_progress(signed_in):
     assert "Đang thực hiện" in _text(doc.get_element_by_id("task-state"))
     assert doc.get_element_by_id("task-progress").get("aria-valuenow") == "40"
     assert "Đủ 5 rõ" in _text(doc.get_element_by_id("task-clears"))
+    assert _text(doc.get_element_by_id("task-type")) == "Triển khai thực hiện"
 
 
 def test_month_precision_and_recurrence_on_the_task_page(signed_in):
