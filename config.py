@@ -49,6 +49,11 @@ class Config:
     DEMO_PASSWORD = "TienDo@2025"
     NODE_MODULES_DIR = str(BASE_DIR / "node_modules")
 
+    # Reminders (workflows/reminders.py): days before a step is due, and days overdue before the leader hears.
+    REMINDER_DAYS = (7, 3, 1)
+    ESCALATE_TO_LEADER_AFTER_DAYS = 3
+    OUTBOX_PATH: str | None = str(INSTANCE_DIR / "outbox.jsonl")  # one JSON line per notification; None: off
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -61,6 +66,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-only-not-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    OUTBOX_PATH = None  # tests that want the outbox point it at their tmp_path
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -81,6 +87,7 @@ ENVIRONMENT_SETTINGS = {
     "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "OUTBOX_PATH": ("OUTBOX_PATH", str),
 }
 
 

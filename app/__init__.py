@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.health import bp as health_bp
+    from app.notifications import bp as notifications_bp
     from app.plans import bp as plans_bp
     from app.steps import bp as steps_bp
     from app.tasks import bp as tasks_bp
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(worklist_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(steps_bp)
     app.register_blueprint(vendor_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

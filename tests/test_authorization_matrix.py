@@ -53,11 +53,13 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
     ("GET", "/api/v1/tasks/<int:task_id>"): ("started", False, "D A A A A A A"),
     ("GET", "/api/v1/tasks/<int:task_id>/history"): ("started", False, "D A A A A A A"),
     ("GET", "/api/v1/worklist"): ("started", False, "D A A A A A A"),
+    ("GET", "/notifications"): ("plain", False, "D A A A A A A"),
     # --- a step: its unit, leaders, supervisors and admins may look --------------------------------
     ("GET", "/steps/<int:item_id>"): ("started", False, "D A D A A A A"),
     ("GET", "/api/v1/work-items/<int:item_id>"): ("started", False, "D A D A A A A"),
     # --- changes ----------------------------------------------------------------------------------
     ("POST", "/auth/logout"): ("plain", False, "D A A A A A A"),
+    ("POST", "/notifications/read"): ("plain", False, "D A A A A A A"),  # one's own: marks them read
     ("POST", "/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
     ("POST", "/api/v1/tasks/<int:task_id>/start"): ("plain", True, "D A D A A D A"),
     ("PATCH", "/api/v1/tasks/<int:task_id>"): ("plain", True, "D D D A A D A"),

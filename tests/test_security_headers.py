@@ -125,6 +125,7 @@ def test_the_web_forms_are_the_expected_ones(app):
         "/auth/login",
         "/auth/logout",
         "/lang/<code>",
+        "/notifications/read",
         "/steps/<int:item_id>",
         "/steps/<int:item_id>/claim",
         "/steps/<int:item_id>/release",

@@ -107,11 +107,25 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
     return result[0]
 
 
-def _start(task: Task, user: User, definition: ProcessDefinition):
-    now = utcnow()
+def _start(
+    task: Task,
+    user: User | None,
+    definition: ProcessDefinition,
+    *,
+    period: str | None = None,
+    now=None,
+):
+    """Create the instance, its first work items and the audit row; flush, do not commit.
+
+    `user` None is the system (the scheduler). A `period` instance (one month or year of a standing duty,
+    see workflows/periods.py) carries its period in the instance and the workflow data; it moves the task
+    to in_progress only from not_started, and never completes the task.
+    """
+    now = now or utcnow()
     loaded = loaded_spec(definition)
+    initial = _initial_data(task) | ({"period": period} if period else {})
     with _engine_errors():
-        workflow = new_workflow(loaded, _initial_data(task))
+        workflow = new_workflow(loaded, initial)
     instance = ProcessInstance(
         task=task,
         definition=definition,
@@ -119,13 +133,19 @@ def _start(task: Task, user: User, definition: ProcessDefinition):
         serializer_version=SERIALIZER_VERSION,
         status=InstanceStatus.RUNNING,
         started_at=now,
-        started_by_id=user.id,
+        started_by_id=user.id if user else None,
+        period=period,
     )
     db.session.add(instance)
     db.session.flush()
     items = sync_work_items(instance, workflow, loaded, task, now)
-    before, task.state = task.state, state_while_open(loaded, workflow) or TaskState.IN_PROGRESS
+    before = task.state
+    if period is None:
+        task.state = state_while_open(loaded, workflow) or TaskState.IN_PROGRESS
+    elif before == TaskState.NOT_STARTED:
+        task.state = TaskState.IN_PROGRESS
     db.session.flush()
+    started = {"process": definition.key, "version": definition.version}
     events = [
         audit.record(
             audit.Action.PROCESS_STARTED,
@@ -134,7 +154,7 @@ def _start(task: Task, user: User, definition: ProcessDefinition):
             instance=instance,
             from_state=before,
             to_state=task.state,
-            data={"process": definition.key, "version": definition.version},
+            data=started | ({"period": period} if period else {}),
         )
     ]
     signals.process_started.send(instance, user=user)
@@ -252,7 +272,7 @@ def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     instance.serializer_version = SERIALIZER_VERSION
     next_items = sync_work_items(instance, workflow, loaded, task, now)
     before = task.state
-    if not workflow.is_completed():
+    if not workflow.is_completed() and instance.period is None:
         task.state = state_while_open(loaded, workflow) or task.state
     action = audit.Action.STEP_RETURNED if data.get("decision") == "return" else audit.Action.STEP_COMPLETED
     db.session.flush()
@@ -274,18 +294,26 @@ def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     return StepResult(task, next_items), events
 
 
-def _finish_if_completed(instance, workflow, task: Task, user: User, now) -> list:
+def _finish_if_completed(instance, workflow, task: Task, user: User | None, now) -> list:
     if not workflow.is_completed():
         return []
     before = task.state
     instance.status, instance.ended_at = InstanceStatus.COMPLETED, now
-    task.state, task.progress = TaskState.COMPLETED, 100
-    final_data = {**workflow.data, **(workflow.last_task.data if workflow.last_task else {})}
-    if final_data.get("result"):
-        task.result = final_data["result"]
+    period = instance.period
+    if period is None:  # a period instance ends one period of a standing duty; the duty goes on
+        task.state, task.progress = TaskState.COMPLETED, 100
+        final_data = {**workflow.data, **(workflow.last_task.data if workflow.last_task else {})}
+        if final_data.get("result"):
+            task.result = final_data["result"]
     db.session.flush()
     event = audit.record(
-        audit.Action.PROCESS_COMPLETED, user, task, instance=instance, from_state=before, to_state=task.state
+        audit.Action.PROCESS_COMPLETED,
+        user,
+        task,
+        instance=instance,
+        from_state=before,
+        to_state=task.state,
+        data={"period": period} if period else None,
     )
     signals.process_completed.send(instance, user=user)
     return [event]

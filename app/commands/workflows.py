@@ -1,4 +1,6 @@
-"""`flask workflows ...`: deploy the shipped process definitions."""
+"""`flask workflows ...`: deploy the shipped process definitions; run the scheduler."""
+
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
@@ -6,6 +8,7 @@ from flask.cli import AppGroup
 from app.extensions import db
 from workflows.deploy import sync_shipped
 from workflows.problems import DefinitionError
+from workflows.scheduler import tick
 
 workflows_cli = AppGroup("workflows", help="Process definitions and the engine.")
 
@@ -24,3 +27,15 @@ def sync_command() -> None:
     for result in results:
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.key} v{result.version}: {state}")
+
+
+@workflows_cli.command("tick")
+@click.option("--now", "now_text", help="Pretend it is this ISO 8601 time (naive = Asia/Ho_Chi_Minh).")
+def tick_command(now_text: str | None) -> None:
+    """Run the scheduler once: start due period instances. Safe every minute, on several servers."""
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else None
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {now_text}", param_hint="--now") from None
+    for line in tick(now).lines():
+        click.echo(line)

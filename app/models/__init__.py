@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic autogenerate reads db.metadata after this import)."""
 
+from app.models.notifications import Notification, NotificationKind, ReminderSent
 from app.models.plans import (
     DuePrecision,
     Indicator,
@@ -23,6 +24,9 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "Notification",
+    "NotificationKind",
+    "ReminderSent",
     "AuditEvent",
     "InstanceStatus",
     "ProcessDefinition",

@@ -57,6 +57,8 @@ class ProcessInstance(db.Model):
     """A running (or finished) process for a task. Holds only the workflow state, never the spec."""
 
     __tablename__ = "process_instances"
+    # One instance per period of a standing duty: a second start of the same period fails here.
+    __table_args__ = (UniqueConstraint("task_id", "period"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
@@ -68,6 +70,8 @@ class ProcessInstance(db.Model):
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # "2025-03" (monthly) or "2025" (yearly) for a standing duty's period instance; None otherwise.
+    period: Mapped[str | None] = mapped_column(String(10))
 
     task: Mapped[Task] = relationship()
     definition: Mapped[ProcessDefinition] = relationship()
