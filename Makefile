@@ -41,8 +41,8 @@ seed: db
 
 run: seed
 	@echo
-	@echo "Tiến độ is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	@echo "Tiến độ is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it; the scheduler ticks every minute)"
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
 
 # Production: gunicorn with several workers on DATABASE_URL (see README, "Production").
 SERVE_ENV ?= production
