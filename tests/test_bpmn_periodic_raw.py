@@ -14,32 +14,18 @@ restored workflow only.
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
 from lxml import etree
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from app.models import TaskState as PlanTaskState
-from workflows.forms import validate_form
+from tests import bpmn_raw_helpers as h
+from tests.bpmn_raw_helpers import BPMN_DIR, NS, ready_user_tasks, round_trip
 
-BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-    "dc": "http://www.omg.org/spec/DD/20100524/DC",
-    "di": "http://www.omg.org/spec/DD/20100524/DI",
-}
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 CV, TDV, LDS = "Chuyên viên", "Trưởng đơn vị", "Lãnh đạo Sở"
 
 
@@ -167,9 +153,7 @@ DECISION_FORMS = sorted((key, form) for key in KEYS for form in PROCESSES[key].d
 
 
 def parse(process: Process) -> SpiffBpmnParser:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(process.file))
-    return parser
+    return h.parse(process.file)
 
 
 def tree(process: Process):
@@ -177,36 +161,15 @@ def tree(process: Process):
 
 
 def user_task_specs(process: Process) -> dict[str, UserTask]:
-    spec = parse(process).get_spec(process.key)
-    found: dict[str, UserTask] = {}
-    for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, UserTask):
-            assert task_spec.bpmn_id not in found, task_spec.bpmn_id
-            found[task_spec.bpmn_id] = task_spec
-    return found
+    return h.user_task_specs(parse(process).get_spec(process.key))
 
 
 def load_form(key: str, form: str) -> dict:
-    return json.loads((BPMN_DIR / "forms" / key / f"{form}.json").read_text(encoding="utf-8"))
+    return h.load_form(BPMN_DIR / "forms" / key, form)
 
 
-def form_validator(key: str, form: str) -> Draft202012Validator:
-    return Draft202012Validator(load_form(key, form), format_checker=FormatChecker())
-
-
-def round_trip(wf: BpmnWorkflow) -> BpmnWorkflow:
-    """Save, restore, save again: both documents must be equal; continue on the restored copy."""
-    first = SERIALIZER.serialize_json(wf)
-    restored = SERIALIZER.deserialize_json(first)
-    assert json.loads(first) == json.loads(SERIALIZER.serialize_json(restored))
-    ready_before = {t.id for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    ready_after = {t.id for t in restored.get_tasks(state=TaskState.READY, manual=True)}
-    assert ready_before == ready_after
-    return restored
-
-
-def ready_user_tasks(wf: BpmnWorkflow):
-    return wf.get_tasks(state=TaskState.READY, manual=True)
+def form_validator(key: str, form: str):
+    return h.form_validator(BPMN_DIR / "forms" / key, form)
 
 
 # --------------------------------------------------------------------------- structure
@@ -215,15 +178,8 @@ def ready_user_tasks(wf: BpmnWorkflow):
 @pytest.mark.parametrize("key", KEYS)
 def test_parses_with_xsd_validator_and_has_one_executable_process(key):
     process = PROCESSES[key]
-    assert parse(process).get_process_ids() == [key]
-    doc = tree(process)
-    node = doc.find("bpmn:process", NS)
-    assert node.get("isExecutable") == "true"
-    assert node.get("name") == process.name
-    participants = doc.findall("bpmn:collaboration/bpmn:participant", NS)
-    assert [p.get("processRef") for p in participants] == [key]
-    ids = {el.get("id") for el in doc.iter() if el.get("id")}
-    assert not ids & {"Start", "End", "Root"}
+    doc = h.assert_one_executable_process(parse(process), process.file, key, {"Start", "End", "Root"})
+    assert doc.find("bpmn:process", NS).get("name") == process.name
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -234,20 +190,8 @@ def test_user_task_ids_are_exactly_the_steps(key):
 @pytest.mark.parametrize(("key", "bpmn_id"), [(k, t) for k in KEYS for t in sorted(PROCESSES[k].user_tasks)])
 def test_user_task_lane_properties_and_documentation(key, bpmn_id):
     task_spec = user_task_specs(PROCESSES[key])[bpmn_id]
-    lane, unit, roles, task_state, form = PROCESSES[key].user_tasks[bpmn_id]
-    props = task_spec.extensions["properties"]
-    assert set(props) == {"unit", "roles", "task_state", "form"}
-    assert (task_spec.lane, props["unit"], props["roles"], props["task_state"], props["form"]) == (
-        lane,
-        unit,
-        roles,
-        task_state,
-        form,
-    )
-    assert task_state in PlanTaskState.ALL
-    assert task_spec.documentation and task_spec.documentation.strip()
-    assert unicodedata.is_normalized("NFC", task_spec.documentation)
-    assert unicodedata.is_normalized("NFC", task_spec.bpmn_name)
+    h.assert_user_task_properties(task_spec, PROCESSES[key].user_tasks[bpmn_id], exact_keys=True)
+    assert PROCESSES[key].user_tasks[bpmn_id][3] in PlanTaskState.ALL
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -269,8 +213,7 @@ def test_gateways_have_default_and_return_conditions(key):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_lanes_are_the_roles_lanes(key):
-    names = [lane.get("name") for lane in tree(PROCESSES[key]).iterfind(".//bpmn:lane", NS)]
-    assert sorted(names) == sorted(PROCESSES[key].lanes)
+    h.assert_lanes(PROCESSES[key].file, PROCESSES[key].lanes)
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -291,28 +234,14 @@ def test_every_form_key_named_by_a_task_has_a_file(key):
     process = PROCESSES[key]
     named = {t.extensions["properties"]["form"] for t in user_task_specs(process).values()}
     assert named == process.form_keys
-    assert {p.stem for p in process.forms_dir.glob("*.json")} == process.form_keys
+    h.assert_form_files(process.forms_dir, process.form_keys)
 
 
 @pytest.mark.parametrize(("key", "form"), ALL_FORMS)
 def test_form_is_a_valid_2020_12_schema_with_vietnamese_titles(key, form):
-    raw = (BPMN_DIR / "forms" / key / f"{form}.json").read_text(encoding="utf-8")
-    assert unicodedata.is_normalized("NFC", raw)
-    schema = json.loads(raw)
-    Draft202012Validator.check_schema(schema)
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["type"] == "object"
-    assert schema["additionalProperties"] is False
-    assert schema["title"].strip() and schema["description"].strip()
-    assert schema["required"] and set(schema["required"]) <= set(schema["properties"])
+    schema = h.assert_valid_form_schema(BPMN_DIR / "forms" / key, form, f"{key}/{form}")
     for name, prop in schema["properties"].items():
         where = f"{key}/{form}.{name}"
-        assert prop.get("title", "").strip(), where
-        assert prop.get("description", "").strip(), where
-        if "enum" in prop:
-            assert set(prop["x-enum-labels"]) == set(prop["enum"]), where
-        if prop.get("format") == "date":
-            assert prop["type"] == "string", where
         if prop.get("type") == "string" and "format" not in prop and "enum" not in prop:
             assert prop["x-widget"] == "textarea", where
             assert prop["maxLength"] > 0, where
@@ -322,18 +251,8 @@ def test_form_is_a_valid_2020_12_schema_with_vietnamese_titles(key, form):
 @pytest.mark.parametrize(("key", "form"), DECISION_FORMS)
 def test_decision_forms_require_a_comment_when_returning(key, form):
     schema = load_form(key, form)
-    assert schema["x-requires-comment"] == {"decision": ["return"]}
-    assert schema["properties"]["decision"]["enum"] == ["approve", "return"]
     assert set(schema["properties"]) == {"decision"}
-
-    def errors(data, comment=None):
-        return validate_form(schema, data, comment, unit_exists=lambda code: True)
-
-    assert errors({"decision": "approve"}) == {}
-    assert set(errors({"decision": "return"})) == {"comment"}
-    assert set(errors({"decision": "return"}, "  ")) == {"comment"}
-    assert errors({"decision": "return"}, "Bổ sung số liệu.") == {}
-    assert set(errors({"decision": "maybe"})) == {"decision"}
+    h.assert_decision_form_requires_comment(schema, "Bổ sung số liệu.")
 
 
 def test_forms_accept_good_and_reject_bad_data():
@@ -368,79 +287,8 @@ def test_forms_accept_good_and_reject_bad_data():
 @pytest.mark.parametrize("key", KEYS)
 def test_every_element_has_di_and_layout_is_tidy(key):
     process = PROCESSES[key]
-    doc = tree(process)
-    node = doc.find("bpmn:process", NS)
-    plane = doc.find("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS)
-    assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
-
-    shapes = {}
-    for shape in plane.iterfind("bpmndi:BPMNShape", NS):
-        b = shape.find("dc:Bounds", NS)
-        shapes[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
-    edges = {
-        edge.get("bpmnElement"): [
-            (float(w.get("x")), float(w.get("y"))) for w in edge.iterfind("di:waypoint", NS)
-        ]
-        for edge in plane.iterfind("bpmndi:BPMNEdge", NS)
-    }
-
-    flow_node_tags = {"startEvent", "endEvent", "userTask", "exclusiveGateway"}
-    nodes = [el for el in node if isinstance(el.tag, str) and etree.QName(el).localname in flow_node_tags]
-    assert len(nodes) == process.flow_nodes
-    lanes = node.findall(".//bpmn:lane", NS)
-    flows = node.findall("bpmn:sequenceFlow", NS)
-    participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
-
-    assert set(shapes) == {el.get("id") for el in nodes} | {ln.get("id") for ln in lanes} | {participant}
-    assert set(edges) == {f.get("id") for f in flows}
-    for flow_id, points in edges.items():
-        assert len(points) >= 2, flow_id
-        for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
-            assert x1 == x2 or y1 == y2, f"{flow_id}: not orthogonal"
-
-    def inside(inner, outer):
-        return (
-            inner[0] >= outer[0]
-            and inner[1] >= outer[1]
-            and inner[0] + inner[2] <= outer[0] + outer[2]
-            and inner[1] + inner[3] <= outer[1] + outer[3]
-        )
-
-    def overlap(a, b):
-        return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
-
-    lane_boxes = [shapes[ln.get("id")] for ln in lanes]
-    for box in lane_boxes:
-        assert inside(box, shapes[participant])
-    for i, a in enumerate(lane_boxes):
-        for b in lane_boxes[i + 1 :]:
-            assert not overlap(a, b)
-
-    # Every flow node is referenced by exactly one lane and sits inside its band; no two overlap.
-    refs = [ref.text for lane in lanes for ref in lane.iterfind("bpmn:flowNodeRef", NS)]
-    assert sorted(refs) == sorted(el.get("id") for el in nodes)
-    for lane in lanes:
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            assert inside(shapes[ref.text], shapes[lane.get("id")]), ref.text
-    node_boxes = {el.get("id"): shapes[el.get("id")] for el in nodes}
-    ids = sorted(node_boxes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            assert not overlap(node_boxes[a], node_boxes[b]), (a, b)
-
-    # Left to right: forward flows go rightwards; only the return flows go back.
     returns = {ret for _g, ret, _d, _b in process.gateways}
-    for flow in flows:
-        src, dst = node_boxes[flow.get("sourceRef")], node_boxes[flow.get("targetRef")]
-        if flow.get("id") in returns:
-            assert dst[0] < src[0]
-        else:
-            assert dst[0] > src[0], flow.get("id")
-        first, last = edges[flow.get("id")][0], edges[flow.get("id")][-1]
-        for point, box in ((first, src), (last, dst)):
-            on_x = box[0] <= point[0] <= box[0] + box[2]
-            on_y = box[1] <= point[1] <= box[1] + box[3]
-            assert on_x and on_y, flow.get("id")
+    h.assert_di_complete_and_tidy(process.file, process.flow_nodes, returns, every_node_in_one_lane=True)
 
 
 # --------------------------------------------------------------------------- execution
@@ -449,10 +297,8 @@ def test_every_element_has_di_and_layout_is_tidy(key):
 @pytest.mark.parametrize("key", KEYS)
 def test_full_path_with_return_loop_across_restores(key):
     process = PROCESSES[key]
-    parser = parse(process)
-    wf = BpmnWorkflow(parser.get_spec(key), parser.get_subprocess_specs(key))
-    wf.task_tree.data.update({"period": process.period, "lead_unit": "CNTT"})  # as the scheduler starts it
-    wf.do_engine_steps()
+    # The instance data as the scheduler starts it.
+    wf = h.new_workflow(parse(process), key, data={"period": process.period, "lead_unit": "CNTT"})
 
     seen: dict[str, list] = {}
     last = None
@@ -486,7 +332,5 @@ def test_full_path_with_return_loop_across_restores(key):
         assert {k: final[k] for k in data} == data
         break
 
-    completed = [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED, manual=True)]
-    assert {bpmn_id: completed.count(bpmn_id) for bpmn_id in process.user_tasks} == process.counts
-    end = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == "end_event"]
-    assert len(end) == 1
+    assert h.completed_counts(wf, process.user_tasks) == process.counts
+    h.assert_end_reached_once(wf)
