@@ -344,3 +344,31 @@ def assert_di_complete_and_tidy(
             on_x = box[0] <= point[0] <= box[0] + box[2]
             on_y = box[1] <= point[1] <= box[1] + box[3]
             assert on_x and on_y, flow.get("id")
+
+
+def assert_gateway_loops(bpmn_file: Path, gateways: Iterable[tuple[str, str, str, str, str]]) -> None:
+    """Each (gateway, conditional flow, default flow, target, condition): the conditional flow goes
+    back to `target` on exactly `condition`, and the default flow has no condition."""
+    tree = etree.parse(str(bpmn_file))
+    for gateway, conditional, default, back_to, condition_text in gateways:
+        node = tree.find(f"bpmn:process/bpmn:exclusiveGateway[@id='{gateway}']", NS)
+        assert node.get("default") == default
+        flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{conditional}']", NS)
+        assert flow.get("sourceRef") == gateway and flow.get("targetRef") == back_to
+        assert flow.find("bpmn:conditionExpression", NS).text.strip() == condition_text
+        default_flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{default}']", NS)
+        assert default_flow.find("bpmn:conditionExpression", NS) is None
+
+
+def assert_parallel_multi_instance(spec, bpmn_file: Path, step: str, refs: tuple[str, str, str, str]) -> dict:
+    """The step fans out in parallel over (data input, data output, input item, output item), both
+    collections are declared as process properties (bpmn-js keeps the refs only then); its properties."""
+    data_input, data_output, input_item, output_item = refs
+    mi = spec.task_specs[step]
+    assert type(mi).__name__ == "ParallelMultiInstanceTask"
+    assert mi.data_input.bpmn_id == data_input and mi.data_output.bpmn_id == data_output
+    assert mi.input_item.bpmn_id == input_item and mi.output_item.bpmn_id == output_item
+    tree = etree.parse(str(bpmn_file))
+    declared = {p.get("id") for p in tree.iterfind("bpmn:process/bpmn:property", NS)}
+    assert {data_input, data_output} <= declared
+    return user_task_specs(spec)[step].extensions["properties"]

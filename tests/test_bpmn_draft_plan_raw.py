@@ -12,13 +12,12 @@ import re
 from functools import partial
 
 import pytest
-from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from tests import bpmn_raw_helpers as h
-from tests.bpmn_raw_helpers import NS, ready_user_tasks, round_trip, user_task_specs
+from tests.bpmn_raw_helpers import ready_user_tasks, round_trip, user_task_specs
 
 BPMN_FILE = h.BPMN_DIR / "draft_plan.bpmn"
 FORMS_DIR = h.BPMN_DIR / "forms" / "draft_plan"
@@ -98,38 +97,25 @@ def test_user_task_lane_properties_and_documentation(spec, bpmn_id):
     h.assert_user_task_properties(user_task_specs(spec)[bpmn_id], USER_TASKS[bpmn_id])
 
 
+RETURN = 'decision == "return"'
+
+
 def test_collect_opinions_is_parallel_multi_instance_with_extra_properties(spec):
-    mi = spec.task_specs["collect_opinions"]
-    assert type(mi).__name__ == "ParallelMultiInstanceTask"
-    assert mi.data_input.bpmn_id == "consulted_units"
-    assert mi.data_output.bpmn_id == "opinions"
-    assert mi.input_item.bpmn_id == "consulted_unit"
-    assert mi.output_item.bpmn_id == "opinion"
-    props = user_task_specs(spec)["collect_opinions"].extensions["properties"]
+    refs = ("consulted_units", "opinions", "consulted_unit", "opinion")
+    props = h.assert_parallel_multi_instance(spec, BPMN_FILE, "collect_opinions", refs)
     assert props["external_form"] == "collect_opinions_external"
     assert props["external_roles"] == "specialist"
     assert props["due"] == "P10D"
-    # bpmn-moddle resolves loopDataInputRef/loopDataOutputRef as id references: without a declared
-    # element it warns "unresolved reference" and a bpmn-js modeler export drops both refs.
-    tree = etree.parse(str(BPMN_FILE))
-    declared = {p.get("id") for p in tree.iterfind("bpmn:process/bpmn:property", NS)}
-    assert {"consulted_units", "opinions"} <= declared
 
 
 def test_gateways_have_default_and_return_conditions():
-    tree = etree.parse(str(BPMN_FILE))
-    for gateway, ret, default, back_to in (
-        ("review_decision", "flow_review_return", "flow_review_approve", "draft"),
-        ("approval_decision", "flow_approval_return", "flow_approval_approve", "consolidate"),
-    ):
-        node = tree.find(f"bpmn:process/bpmn:exclusiveGateway[@id='{gateway}']", NS)
-        assert node.get("default") == default
-        flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{ret}']", NS)
-        assert flow.get("sourceRef") == gateway and flow.get("targetRef") == back_to
-        condition = flow.find("bpmn:conditionExpression", NS)
-        assert condition.text.strip() == 'decision == "return"'
-        default_flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{default}']", NS)
-        assert default_flow.find("bpmn:conditionExpression", NS) is None
+    h.assert_gateway_loops(
+        BPMN_FILE,
+        [
+            ("review_decision", "flow_review_return", "flow_review_approve", "draft", RETURN),
+            ("approval_decision", "flow_approval_return", "flow_approval_approve", "consolidate", RETURN),
+        ],
+    )
 
 
 def test_every_lane_is_one_of_the_four_roles_lanes(spec):

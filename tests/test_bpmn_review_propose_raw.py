@@ -11,12 +11,11 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from tests import bpmn_raw_helpers as h
-from tests.bpmn_raw_helpers import NS, ready_user_tasks, round_trip, user_task_specs
+from tests.bpmn_raw_helpers import ready_user_tasks, round_trip, user_task_specs
 from workflows.forms import validate_form
 
 BPMN_FILE = h.BPMN_DIR / "review_propose.bpmn"
@@ -94,36 +93,31 @@ def test_task_states_are_known():
     assert {state for *_, state, _form in USER_TASKS.values()} <= set(PlanTaskState.ALL)
 
 
+RETURN = 'decision == "return"'
+
+
 def test_contribute_is_parallel_multi_instance_with_extra_properties(spec):
-    mi = spec.task_specs["contribute"]
-    assert type(mi).__name__ == "ParallelMultiInstanceTask"
-    assert mi.data_input.bpmn_id == "coordinating_units"
-    assert mi.data_output.bpmn_id == "contributions"
-    assert mi.input_item.bpmn_id == "coordinating_unit"
-    assert mi.output_item.bpmn_id == "contribution"
-    props = user_task_specs(spec)["contribute"].extensions["properties"]
+    refs = ("coordinating_units", "contributions", "coordinating_unit", "contribution")
+    props = h.assert_parallel_multi_instance(spec, BPMN_FILE, "contribute", refs)
     assert props["external_form"] == "contribute_external"
     assert props["external_roles"] == "specialist"
     assert props["due"] == "P10D"
-    tree = etree.parse(str(BPMN_FILE))
-    declared = {p.get("id") for p in tree.iterfind("bpmn:process/bpmn:property", NS)}
-    assert {"coordinating_units", "contributions"} <= declared
 
 
 def test_gateways_have_default_and_return_conditions():
-    tree = etree.parse(str(BPMN_FILE))
-    for gateway, ret, default, back_to in (
-        ("check_decision", "flow_check_return", "flow_check_approve", "compile_proposals"),
-        ("approval_decision", "flow_approval_return", "flow_approval_approve", "compile_proposals"),
-    ):
-        node = tree.find(f"bpmn:process/bpmn:exclusiveGateway[@id='{gateway}']", NS)
-        assert node.get("default") == default
-        flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{ret}']", NS)
-        assert flow.get("sourceRef") == gateway and flow.get("targetRef") == back_to
-        condition = flow.find("bpmn:conditionExpression", NS)
-        assert condition.text.strip() == 'decision == "return"'
-        default_flow = tree.find(f"bpmn:process/bpmn:sequenceFlow[@id='{default}']", NS)
-        assert default_flow.find("bpmn:conditionExpression", NS) is None
+    h.assert_gateway_loops(
+        BPMN_FILE,
+        [
+            ("check_decision", "flow_check_return", "flow_check_approve", "compile_proposals", RETURN),
+            (
+                "approval_decision",
+                "flow_approval_return",
+                "flow_approval_approve",
+                "compile_proposals",
+                RETURN,
+            ),
+        ],
+    )
 
 
 def test_every_lane_is_one_of_the_four_roles_lanes(spec):
