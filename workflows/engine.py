@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -44,6 +43,7 @@ from workflows.runtime import (
     complete_user_task,
     dump_workflow,
     find_task,
+    forms_of,
     is_ready,
     load_workflow,
     loaded_spec,
@@ -60,6 +60,7 @@ DEFAULT_PROCESS = "draft_plan"
 class StepResult:
     task: Task
     next_items: list[WorkItem]
+    instance: ProcessInstance | None = None  # the instance that was started or advanced
 
 
 def latest_definition(key: str) -> ProcessDefinition | None:
@@ -159,7 +160,7 @@ def _start(
     ]
     signals.process_started.send(instance, user=user)
     events += _finish_if_completed(instance, workflow, task, user, now)
-    return StepResult(task, items), events
+    return StepResult(task, items, instance), events
 
 
 @contextmanager
@@ -182,7 +183,7 @@ def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) 
     _check_before_writing(item, user, data, comment)
     try:
         result, events = _advance(item, user, data, comment)
-        db.session.commit()
+        _commit_keeping_loaded()
     except StaleDataError:
         db.session.rollback()
         raise Conflict(
@@ -195,27 +196,31 @@ def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) 
     return result
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: the caller answers from the rows just written
+    (as flushed), instead of reading them all again."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        db.session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
     if item.status != WorkItemStatus.OPEN:
         raise Conflict("this step is no longer open")
     if not may_act(user, item):
         raise NotAllowed("you may not complete this step")
     schema = step_form(item)
-    errors = validate_form(
-        schema, data, comment, _unit_codes().__contains__, offered_choices(schema, item.task)
-    )
+    errors = validate_form(schema, data, comment, _UnitCodes().exists, offered_choices(schema, item.task))
     if errors:
         raise InvalidData("the data does not fit the step's form", errors)
 
 
 def step_form(item: WorkItem) -> dict:
     """The JSON Schema form of the item's step (read without loading the instance's state)."""
-    forms = db.session.scalar(
-        select(ProcessDefinition.forms)
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.id == item.instance_id)
-    )
-    return (forms or {}).get(item.form_key or item.step, {})
+    return forms_of(item.instance.definition).get(item.form_key or item.step, {})
 
 
 def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
@@ -224,12 +229,22 @@ def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
     sourced = [
         name for name, f in fields.items() if f.get("x-options") or (f.get("items") or {}).get("x-options")
     ]
+    if not sourced:
+        return {}
     offered = options_for({"properties": {name: fields[name] for name in sourced}}, task)
     return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
 
 
-def _unit_codes() -> set[str]:
-    return set(db.session.scalars(select(Unit.code)))
+class _UnitCodes:
+    """The known unit codes, read on the first `format: unit-code` value (forms without one read none)."""
+
+    def __init__(self) -> None:
+        self._codes: set[str] | None = None
+
+    def exists(self, code: str) -> bool:
+        if self._codes is None:
+            self._codes = set(db.session.scalars(select(Unit.code)))
+        return code in self._codes
 
 
 def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
@@ -248,14 +263,9 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
         ("completed_by_id", user.id),
     ):
         set_committed_value(item, name, value)
-    instance = db.session.execute(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == item.instance_id)
-        .options(undefer(ProcessInstance.state))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    instance = item.instance
     loaded = loaded_spec(instance.definition)
+    _lock_and_read_state(instance)
     workflow = load_workflow(loaded, instance.state)
     spiff_task = find_task(workflow, item.spiff_task_id)
     if not is_ready(spiff_task):
@@ -264,6 +274,18 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     with _engine_errors():
         complete_user_task(workflow, spiff_task, data)
     return _write_step(instance, workflow, loaded, item, user, data, comment, now)
+
+
+def _lock_and_read_state(instance: ProcessInstance) -> None:
+    """Lock the instance row (PostgreSQL: FOR UPDATE; SQLite: the writer lock is already held) and read
+    its current state and version: what the conditional UPDATE on the version column checks against."""
+    row = db.session.execute(
+        select(ProcessInstance.state, ProcessInstance.lock_version, ProcessInstance.status)
+        .where(ProcessInstance.id == instance.id)
+        .with_for_update()
+    ).one()
+    for name in ("state", "lock_version", "status"):
+        set_committed_value(instance, name, getattr(row, name))
 
 
 def _write_step(instance, workflow, loaded, item, user, data, comment, now):
@@ -291,7 +313,7 @@ def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     ]
     signals.step_completed.send(item, user=user, data=data, comment=comment, next_items=next_items)
     events += _finish_if_completed(instance, workflow, task, user, now)
-    return StepResult(task, next_items), events
+    return StepResult(task, next_items, instance), events
 
 
 def _finish_if_completed(instance, workflow, task: Task, user: User | None, now) -> list:

@@ -7,7 +7,7 @@ engine is attached in exactly one place (`_with_safe_engine`), including after e
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -23,9 +23,17 @@ from workflows.steps import StepConfig, step_config
 
 @dataclass(frozen=True)
 class LoadedSpec:
+    """Everything immutable about one definition version that a step needs, read once per process."""
+
     spec: object
     subprocess_specs: dict
     steps: dict[str, StepConfig]
+    key: str = ""
+    version: int = 0
+    forms: dict = field(default_factory=dict)
+
+    def form(self, form_key: str) -> dict:
+        return self.forms.get(form_key, {})
 
 
 _cache: dict[tuple[int, str], LoadedSpec] = {}
@@ -38,11 +46,25 @@ def loaded_spec(definition) -> LoadedSpec:
     cached = _cache.get(key)
     if cached is None:
         spec, subprocess_specs = restore_stored_spec(definition.spec)
-        cached = LoadedSpec(spec, subprocess_specs, steps_of(spec, subprocess_specs))
+        steps = steps_of(spec, subprocess_specs)
+        forms = forms_of(definition)
+        cached = LoadedSpec(spec, subprocess_specs, steps, definition.key, definition.version, forms)
         _connect_multi_instance_merges(cached)
         with _cache_lock:
             _cache[key] = cached
     return cached
+
+
+_forms_cache: dict[tuple[int, str], dict] = {}
+
+
+def forms_of(definition) -> dict:
+    """The forms of a definition version by form key, read once per process (versions are immutable)."""
+    key = (definition.id, definition.checksum)
+    forms = _forms_cache.get(key)
+    if forms is None:
+        forms = _forms_cache[key] = dict(definition.forms or {})
+    return forms
 
 
 def steps_of(spec, subprocess_specs: dict) -> dict[str, StepConfig]:

@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditEvent, ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
+from app.models import (
+    AuditEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    Unit,
+    User,
+    WorkItem,
+    WorkItemStatus,
+)
+
+# Acting on a step reads its instance and the identity of its definition (forms and spec come from the
+# per-version caches of workflows/runtime.py): one statement. Units and users are mostly in the session
+# already (the caller's own unit), so they load lazily; eager joins cost more than they save here.
+_DEFINITION_IDENTITY = (
+    ProcessDefinition.id,
+    ProcessDefinition.key,
+    ProcessDefinition.version,
+    ProcessDefinition.checksum,
+)
+_ITEM_CONTEXT = (
+    joinedload(WorkItem.instance).joinedload(ProcessInstance.definition).load_only(*_DEFINITION_IDENTITY),
+)
+
+
+def load_work_item(item_id: int) -> WorkItem | None:
+    """The work item with everything acting on it and showing it reads, or None."""
+    return db.session.scalar(select(WorkItem).where(WorkItem.id == item_id).options(*_ITEM_CONTEXT))
 
 
 def _served_unit_ids(user: User):
@@ -56,7 +83,12 @@ def open_items_of(task: Task) -> list[WorkItem]:
     query = (
         select(WorkItem)
         .where(WorkItem.task_id == task.id, WorkItem.status == WorkItemStatus.OPEN)
-        .options(selectinload(WorkItem.candidate_unit), selectinload(WorkItem.assignee))
+        .options(
+            joinedload(WorkItem.candidate_unit),
+            joinedload(WorkItem.item_unit),
+            joinedload(WorkItem.assignee),
+            joinedload(WorkItem.instance).joinedload(ProcessInstance.definition).load_only(*_DEFINITION_IDENTITY),
+        )
         .order_by(WorkItem.id)
     )
     return list(db.session.scalars(query))

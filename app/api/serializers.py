@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import g, has_app_context
 
-from app.models import AuditEvent, Plan, Task, Unit, User, WorkItem, WorkItemStatus
+from app.models import AuditEvent, Plan, ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
 from app.services.api_tokens import as_utc
 from app.services.clock import utcnow
 from app.services.deadlines import is_overdue
 from workflows.guards import actions_for
+from workflows.runtime import forms_of
 from workflows.worklist import current_instance, open_items_of
 
 
@@ -53,7 +54,7 @@ def plan_json(plan: Plan, task_count: int) -> dict[str, Any]:
 
 def work_item_json(item: WorkItem, user: User | None) -> dict[str, Any]:
     """A step waiting (or once waiting) for someone, with its form and what `user` may do with it."""
-    forms = item.instance.definition.forms or {}
+    forms = forms_of(item.instance.definition)
     is_open = item.status == WorkItemStatus.OPEN
     return {
         "id": item.id,
@@ -104,9 +105,12 @@ def _api_caller() -> User | None:
     return g.get("api_user") if has_app_context() else None
 
 
-def workflow_json(task: Task, user: User | None) -> dict[str, Any]:
-    """The task's latest process (running or finished) and its open steps, as `user` sees them."""
-    instance = current_instance(task)
+def workflow_json(task: Task, user: User | None, known: ProcessInstance | None = None) -> dict[str, Any]:
+    """The task's latest process (running or finished) and its open steps, as `user` sees them.
+
+    `known`: an instance of the task just started or advanced. A task runs one instance at a time
+    unless it is a standing duty (one per period), so any other is the latest without looking it up."""
+    instance = known if known is not None and known.period is None else current_instance(task)
     process = None
     if instance is not None:
         definition = instance.definition
@@ -114,9 +118,12 @@ def workflow_json(task: Task, user: User | None) -> dict[str, Any]:
     return {"process": process, "open_steps": [work_item_json(item, user) for item in open_items_of(task)]}
 
 
-def task_json(task: Task, today: date, user: User | None = None) -> dict[str, Any]:
+def task_json(
+    task: Task, today: date, user: User | None = None, instance: ProcessInstance | None = None
+) -> dict[str, Any]:
     """A task as the contract gives it, plus a few read-only extras (section, deadline text, overdue,
-    result). Open steps carry the actions of `user`, by default the API caller."""
+    result). Open steps carry the actions of `user`, by default the API caller; `instance`: see
+    `workflow_json`."""
     return {
         "id": task.id,
         "plan_id": task.plan_id,
@@ -138,5 +145,5 @@ def task_json(task: Task, today: date, user: User | None = None) -> dict[str, An
         "state": task.state,
         "progress": task.progress,
         "result": task.result,
-        **workflow_json(task, user if user is not None else _api_caller()),
+        **workflow_json(task, user if user is not None else _api_caller(), instance),
     }

@@ -17,14 +17,13 @@ from app.api.auth import current_api_user
 from app.api.errors import ApiError, error_response
 from app.api.routes import task_or_404
 from app.api.serializers import event_json, task_json, work_item_json
-from app.extensions import db
 from app.models import WorkItem
 from app.services.clock import local_today
 from workflows.assignment import claim, delegate, release
 from workflows.engine import advance, start_process
 from workflows.errors import NotAllowed, WorkflowError
 from workflows.guards import may_see
-from workflows.worklist import history_of, worklist_for
+from workflows.worklist import history_of, load_work_item, worklist_for
 
 
 def _workflow_error(error: WorkflowError) -> ResponseReturnValue:
@@ -56,7 +55,7 @@ def check_types(body: dict[str, Any], **expected: tuple[type, ...]) -> None:
 
 
 def work_item_or_404(item_id: int) -> WorkItem:
-    item = db.session.get(WorkItem, item_id)
+    item = load_work_item(item_id)
     if item is None:
         raise ApiError(404, f"no work item with id {item_id}")
     return item
@@ -70,7 +69,7 @@ def start_task_process(task_id: int) -> ResponseReturnValue:
     check_types(body, process=(str, type(None)))
     user = current_api_user()
     result = start_process(task, user, body.get("process") or None)
-    return task_json(result.task, local_today(), user), 201
+    return task_json(result.task, local_today(), user, result.instance), 201
 
 
 @bp.get("/worklist")
@@ -97,7 +96,7 @@ def complete_work_item(item_id: int) -> ResponseReturnValue:
     user = current_api_user()
     result = advance(item, user, body.get("data", {}), body.get("comment"))
     return {
-        "task": task_json(result.task, local_today(), user),
+        "task": task_json(result.task, local_today(), user, result.instance),
         "next_steps": [work_item_json(next_item, user) for next_item in result.next_items],
     }
 
