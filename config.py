@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,6 +55,20 @@ class Config:
     ESCALATE_TO_LEADER_AFTER_DAYS = 3
     OUTBOX_PATH: str | None = str(INSTANCE_DIR / "outbox.jsonl")  # one JSON line per notification; None: off
 
+    # Task files (app/services/attachments.py): stored by SHA-256 under this folder, each at most this big.
+    ATTACHMENTS_DIR = str(INSTANCE_DIR / "attachments")
+    ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
+    # E-mail (Flask-Mail, app/services/mail.py): with MAIL_SERVER set, notifications are also e-mailed to
+    # users who have an address; without it they go to OUTBOX_PATH only.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str | None = None
+    MAIL_TIMEOUT = 10  # seconds to reach the SMTP server before giving up for this tick
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -67,6 +82,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     OUTBOX_PATH = None  # tests that want the outbox point it at their tmp_path
+    # Never the real instance folder; tests about files point it at their tmp_path.
+    ATTACHMENTS_DIR = str(Path(tempfile.gettempdir()) / "tien-do-test-attachments")
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -88,6 +105,14 @@ ENVIRONMENT_SETTINGS = {
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "OUTBOX_PATH": ("OUTBOX_PATH", str),
+    "ATTACHMENTS_DIR": ("ATTACHMENTS_DIR", str),
+    "ATTACHMENT_MAX_BYTES": ("ATTACHMENT_MAX_BYTES", int),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", lambda v: v == "1"),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
 }
 
 

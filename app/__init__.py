@@ -73,6 +73,7 @@ def _check_config(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.attachments import bp as attachments_bp
     from app.auth import bp as auth_bp
     from app.health import bp as health_bp
     from app.notifications import bp as notifications_bp
@@ -89,5 +90,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(worklist_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(steps_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(vendor_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -70,10 +70,26 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
     ("POST", "/steps/<int:item_id>/release"): ("claimed", True, "D A D A D D D"),
     ("POST", "/api/v1/work-items/<int:item_id>/release"): ("claimed", True, "D A D A D D D"),
     ("POST", "/api/v1/work-items/<int:item_id>/delegate"): ("started", True, "D A D A D D D"),
+    # the task page's "5 rõ" form and central guidance, reassigning a step (tests/test_task_page_editing.py,
+    # test_guidance.py, test_reassign.py make the changes); P: let through, but the table's empty body or
+    # 1.a (not waiting for guidance) is refused as a 409/422
+    ("POST", "/tasks/<int:task_id>/fields"): ("plain", False, "D D D A A D A"),
+    ("POST", "/tasks/<int:task_id>/guidance"): ("plain", False, "D D D A A D A"),
+    ("POST", "/api/v1/tasks/<int:task_id>/guidance"): ("plain", False, "D D D P P D P"),
+    ("POST", "/steps/<int:item_id>/reassign"): ("started", False, "D D D A A D A"),
+    ("POST", "/api/v1/work-items/<int:item_id>/reassign"): ("started", False, "D D D P P D P"),
+    # a task's files (tests/test_attachments.py uploads and downloads real files): P: let through, but the
+    # table sends no file (422) and no file 1 exists (404); 1.a drafting takes files from its lead unit
+    ("GET", "/tasks/<int:task_id>/files"): ("started", False, "D A A A A A A"),
+    ("GET", "/api/v1/tasks/<int:task_id>/files"): ("started", False, "D A A A A A A"),
+    ("POST", "/tasks/<int:task_id>/files"): ("started", False, "D P D P D D P"),
+    ("POST", "/api/v1/tasks/<int:task_id>/files"): ("started", False, "D P D P D D P"),
+    ("GET", "/files/<int:attachment_id>"): ("plain", False, "D P P P P P P"),
+    ("GET", "/api/v1/files/<int:attachment_id>"): ("plain", False, "D P P P P P P"),
 }
 
 # Values for the rules' arguments that are not ids of the setup.
-FIXED_ARGUMENTS = {"code": "en"}
+FIXED_ARGUMENTS = {"code": "en", "attachment_id": 1}
 FILES = {"static": "css/app.css", "vendor.asset": "bootstrap/dist/css/bootstrap.min.css"}
 
 

@@ -335,7 +335,7 @@ def _api_urls(app, method: str, ids: dict) -> list[str]:
 def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body):
     limiter.reset()
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id}
+    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1}
     for url in _api_urls(app, "POST", ids):
         response = client.post(url, json=body, headers=headers)
         assert response.status_code < 500, (url, body, response.get_data(as_text=True)[:300])
@@ -346,7 +346,7 @@ def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body
 @given(query=QUERIES)
 def test_random_query_strings_never_give_a_5xx(app, client, headers, started, query):
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id}
+    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1}
     for url in _api_urls(app, "GET", ids):
         response = client.get(url, query_string=query, headers=headers)
         assert response.status_code < 500, (url, query, response.get_data(as_text=True)[:300])

@@ -128,7 +128,11 @@ def test_the_web_forms_are_the_expected_ones(app):
         "/notifications/read",
         "/steps/<int:item_id>",
         "/steps/<int:item_id>/claim",
+        "/steps/<int:item_id>/reassign",
         "/steps/<int:item_id>/release",
+        "/tasks/<int:task_id>/fields",
+        "/tasks/<int:task_id>/files",
+        "/tasks/<int:task_id>/guidance",
         "/tasks/<int:task_id>/start",
     ]
 

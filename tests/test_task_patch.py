@@ -83,13 +83,14 @@ def test_all_three_at_once_with_one_audit_row(app, patch):
     assert event.data == {
         "before": {"assignee": None, "expected_result": before, "deadline": "2025-02-28"},
         "after": {"assignee": "cntt.cv", "expected_result": "Kế hoạch", "deadline": "2025-03-31"},
+        "state": "not_started",  # the state whose permission map allowed it
     }
 
 
 def test_audit_lists_only_the_fields_that_changed_and_a_no_op_writes_nothing(app, patch):
     ok(patch("cntt.tp", "1.a", {"assignee": "cntt.cv", "deadline": "2025-02-28"}))
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == TASK_UPDATED)).all()
-    assert event.data == {"before": {"assignee": None}, "after": {"assignee": "cntt.cv"}}
+    assert event.data == {"before": {"assignee": None}, "after": {"assignee": "cntt.cv"}, "state": "not_started"}
     before = snapshot()
     ok(patch("cntt.tp", "1.a", {"assignee": "cntt.cv"}))
     assert snapshot() == before
@@ -214,3 +215,24 @@ def test_patched_task_in_the_api_list(app, patch, client, api_token):
     ).get_json()["items"]
     (item,) = [i for i in items if i["code"] == "1.a"]
     assert (item["assignee"], item["expected_result"]) == ("cntt.cv", "Kế hoạch")
+
+
+def test_the_permission_map_of_the_state_decides_and_an_admin_override_is_audited(app, patch):
+    """Once a task is submitted, draft_plan's map leaves its fields to admins; once completed, to nobody,
+    but an admin may still correct it, audited as an override (bpmn/permissions/draft_plan.json)."""
+    t1a = task("1.a")
+    t1a.state = "submitted"
+    db.session.commit()
+    before = snapshot()
+    for username in ("cntt.tp", "giamdoc"):
+        assert patch(username, "1.a", {"expected_result": "Kế hoạch mới"}).status_code == 403
+    assert snapshot() == before
+    ok(patch("admin", "1.a", {"expected_result": "Kế hoạch mới"}))
+    task("1.a").state = "completed"
+    db.session.commit()
+    assert patch("giamdoc", "1.a", {"expected_result": "Kế hoạch sau cùng"}).status_code == 403
+    ok(patch("admin", "1.a", {"expected_result": "Kế hoạch sau cùng"}))
+    query = select(AuditEvent).where(AuditEvent.action == TASK_UPDATED).order_by(AuditEvent.id)
+    submitted, completed = db.session.scalars(query).all()
+    assert (submitted.data["state"], "override" in submitted.data) == ("submitted", False)
+    assert (completed.data["state"], completed.data["override"]) == ("completed", True)

@@ -15,8 +15,11 @@ class Action:
     STEP_CLAIMED = "step.claimed"
     STEP_RELEASED = "step.released"
     STEP_DELEGATED = "step.delegated"
+    STEP_REASSIGNED = "step.reassigned"
+    TIMER_FIRED = "timer.fired"
     TASK_UPDATED = "task.updated"
     GUIDANCE_RECEIVED = "task.guidance_received"
+    FILE_ADDED = "task.file_added"
 
 
 def record(

@@ -95,8 +95,8 @@ def _check_code(root: etree._Element) -> list[Problem]:
     for xpath, is_script in CODE_LOCATIONS:
         for node in root.xpath(xpath, namespaces=NAMESPACES):
             owner = node.getparent()
-            while owner is not None and owner.get("id") is None:
-                owner = owner.getparent()
+            while owner is not None and (owner.get("id") is None or _is_event_definition(owner)):
+                owner = owner.getparent()  # name the event a timer belongs to, not its definition
             try:
                 (check_script if is_script else check_expression)(node.text or "")
             except UnsafeCode as error:
@@ -105,6 +105,10 @@ def _check_code(root: etree._Element) -> list[Problem]:
                     Problem(str(error), element_id, element_name(root, element_id), node.sourceline)
                 )
     return problems
+
+
+def _is_event_definition(node: etree._Element) -> bool:
+    return etree.QName(node).localname.endswith("EventDefinition")
 
 
 def _check_reserved_ids(root: etree._Element) -> list[Problem]:

@@ -1,7 +1,10 @@
-"""Deploying process definitions: each changed diagram (or its forms) becomes a new immutable version."""
+"""Deploying process definitions: each changed diagram (or its forms, or its permission map) becomes a new
+immutable version."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from app.models import ProcessDefinition, User
 from app.services.clock import utcnow
 from workflows.definitions import CompiledDefinition, compile_definition
 from workflows.forms import load_forms
+from workflows.permissions import load_permission_map, validate_permission_map
 from workflows.runtime import stored_spec
 
 SHIPPED_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
@@ -25,32 +29,61 @@ class DeployResult:
 
 
 def deploy(
-    xml: str, forms: dict[str, dict], source: str | None = None, user: User | None = None
+    xml: str,
+    forms: dict[str, dict],
+    source: str | None = None,
+    user: User | None = None,
+    permissions: dict | None = None,
 ) -> DeployResult:
-    """Store the diagram as a new version unless the latest version is identical. Does not commit."""
+    """Store the diagram as a new version unless the latest version is identical. Does not commit.
+
+    `permissions` is the process's per-state permission map (workflows/permissions.py), checked here;
+    None keeps the built-in default. A changed map makes a new version, like a changed form.
+    """
+    if permissions is not None:
+        validate_permission_map(permissions, f"permissions of {source or 'the process'}")
     compiled = compile_definition(xml, forms, source)
+    checksum = checksum_with_permissions(compiled.checksum, permissions)
     latest = db.session.scalar(
         select(ProcessDefinition)
         .where(ProcessDefinition.key == compiled.key)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     )
-    if latest is not None and latest.checksum == compiled.checksum:
+    if latest is not None and latest.checksum == checksum:
         return DeployResult(latest.key, latest.version, created=False)
     version = (latest.version if latest else 0) + 1
-    db.session.add(_definition_row(compiled, xml, version, source, user))
+    db.session.add(_definition_row(compiled, xml, version, source, user, permissions, checksum))
     db.session.flush()
     return DeployResult(compiled.key, version, created=True)
 
 
-def _definition_row(compiled: CompiledDefinition, xml: str, version: int, source, user) -> ProcessDefinition:
+def checksum_with_permissions(checksum: str, permissions: dict | None) -> str:
+    """The version's identity with its permission map; without one, the diagram's and forms' alone."""
+    if permissions is None:
+        return checksum
+    digest = hashlib.sha256(checksum.encode("ascii"))
+    digest.update(json.dumps(permissions, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _definition_row(
+    compiled: CompiledDefinition,
+    xml: str,
+    version: int,
+    source,
+    user,
+    permissions: dict | None,
+    checksum: str,
+) -> ProcessDefinition:
     return ProcessDefinition(
         key=compiled.key,
         version=version,
         name=compiled.name,
         bpmn_xml=xml,
-        checksum=compiled.checksum,
+        checksum=checksum,
         forms=compiled.forms,
+        permissions=permissions,
         spec=stored_spec(compiled.spec, compiled.subprocess_specs),
         source=source,
         active=True,
@@ -60,11 +93,14 @@ def _definition_row(compiled: CompiledDefinition, xml: str, version: int, source
 
 
 def sync_shipped(directory: Path = SHIPPED_BPMN_DIR) -> list[DeployResult]:
-    """Deploy every `<key>.bpmn` of the folder with its forms from `forms/<key>/`. Does not commit."""
+    """Deploy every `<key>.bpmn` of the folder with its forms from `forms/<key>/` and its permission map
+    from `permissions/<key>.json` (when there is one). Does not commit."""
     results = []
     for path in sorted(directory.glob("*.bpmn")):
         forms = load_forms(directory / "forms" / path.stem)
-        results.append(deploy(path.read_text(encoding="utf-8"), forms, source=path.name))
+        permissions = load_permission_map(directory / "permissions" / f"{path.stem}.json")
+        xml = path.read_text(encoding="utf-8")
+        results.append(deploy(xml, forms, source=path.name, permissions=permissions))
     return results
 
 

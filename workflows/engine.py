@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,22 +30,18 @@ from app.models import (
     ProcessInstance,
     Task,
     TaskState,
-    Unit,
     User,
     WorkItem,
     WorkItemStatus,
 )
 from app.services.clock import utcnow
-from app.services.form_options import options_for
 from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
-from workflows.forms import validate_form
 from workflows.guards import may_act, may_start
 from workflows.runtime import (
     complete_user_task,
     dump_workflow,
     find_task,
-    forms_of,
     is_ready,
     load_workflow,
     loaded_spec,
@@ -51,6 +49,8 @@ from workflows.runtime import (
 )
 from workflows.sandbox import UnsafeCode
 from workflows.serializer import SERIALIZER_VERSION
+from workflows.step_data import step_data_errors
+from workflows.timers import fire_due, next_timer_at, timer_names
 from workflows.work_items import state_while_open, sync_work_items
 
 DEFAULT_PROCESS = "draft_plan"
@@ -132,6 +132,7 @@ def _start(
         definition=definition,
         state=dump_workflow(workflow),
         serializer_version=SERIALIZER_VERSION,
+        next_timer_at=next_timer_at(workflow),
         status=InstanceStatus.RUNNING,
         started_at=now,
         started_by_id=user.id if user else None,
@@ -212,39 +213,9 @@ def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
         raise Conflict("this step is no longer open")
     if not may_act(user, item):
         raise NotAllowed("you may not complete this step")
-    schema = step_form(item)
-    errors = validate_form(schema, data, comment, _UnitCodes().exists, offered_choices(schema, item.task))
+    errors = step_data_errors(item, data, comment)
     if errors:
         raise InvalidData("the data does not fit the step's form", errors)
-
-
-def step_form(item: WorkItem) -> dict:
-    """The JSON Schema form of the item's step (read without loading the instance's state)."""
-    return forms_of(item.instance.definition).get(item.form_key or item.step, {})
-
-
-def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
-    """The values the server offers for each `x-options` field of the form (e.g. consultable units)."""
-    fields = schema.get("properties") or {}
-    sourced = [
-        name for name, f in fields.items() if f.get("x-options") or (f.get("items") or {}).get("x-options")
-    ]
-    if not sourced:
-        return {}
-    offered = options_for({"properties": {name: fields[name] for name in sourced}}, task)
-    return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
-
-
-class _UnitCodes:
-    """The known unit codes, read on the first `format: unit-code` value (forms without one read none)."""
-
-    def __init__(self) -> None:
-        self._codes: set[str] | None = None
-
-    def exists(self, code: str) -> bool:
-        if self._codes is None:
-            self._codes = set(db.session.scalars(select(Unit.code)))
-        return code in self._codes
 
 
 def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
@@ -288,14 +259,22 @@ def _lock_and_read_state(instance: ProcessInstance) -> None:
         set_committed_value(instance, name, getattr(row, name))
 
 
-def _write_step(instance, workflow, loaded, item, user, data, comment, now):
-    task = item.task
+def _write_state(instance, workflow, loaded, task: Task, now) -> tuple[list[WorkItem], str]:
+    """Store the workflow's state and next timer, open/cancel work items, move the task's state.
+    Returns the new work items and the task's state before."""
     instance.state = dump_workflow(workflow)
     instance.serializer_version = SERIALIZER_VERSION
+    instance.next_timer_at = next_timer_at(workflow)
     next_items = sync_work_items(instance, workflow, loaded, task, now)
     before = task.state
     if not workflow.is_completed() and instance.period is None:
         task.state = state_while_open(loaded, workflow) or task.state
+    return next_items, before
+
+
+def _write_step(instance, workflow, loaded, item, user, data, comment, now):
+    task = item.task
+    next_items, before = _write_state(instance, workflow, loaded, task, now)
     action = audit.Action.STEP_RETURNED if data.get("decision") == "return" else audit.Action.STEP_COMPLETED
     db.session.flush()
     events = [
@@ -314,6 +293,74 @@ def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     signals.step_completed.send(item, user=user, data=data, comment=comment, next_items=next_items)
     events += _finish_if_completed(instance, workflow, task, user, now)
     return StepResult(task, next_items, instance), events
+
+
+@dataclass
+class FiredTimers:
+    task_code: str
+    names: list[str]
+
+
+def fire_timers(instance_id: int, now: datetime) -> FiredTimers | None:
+    """Fire the instance's BPMN timers due by `now`, as the system; one transaction, audited as
+    `timer.fired`. None when nothing is due any more (another server fired them, or the process moved on).
+
+    PostgreSQL: the row is taken with FOR UPDATE SKIP LOCKED, so a server never waits for another's
+    firing. SQLite: a conditional no-op UPDATE takes the writer lock first; the version column catches
+    the rest."""
+    try:
+        instance = _take_due_instance(instance_id, now)
+        if instance is None:
+            db.session.rollback()
+            return None
+        loaded = loaded_spec(instance.definition)
+        workflow = load_workflow(loaded, instance.state)
+        with _engine_errors():
+            fired = fire_due(workflow, now)
+        task = instance.task
+        next_items, before = _write_state(instance, workflow, loaded, task, now)
+        db.session.flush()
+        events = [
+            audit.record(
+                audit.Action.TIMER_FIRED,
+                None,
+                task,
+                instance=instance,
+                from_state=before,
+                to_state=task.state,
+                data={"timers": timer_names(fired)},
+            )
+        ]
+        events += _finish_if_completed(instance, workflow, task, None, now)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        return None
+    except Exception:
+        db.session.rollback()
+        raise
+    signals.transition_committed.send(task, events=events)
+    return FiredTimers(task.code, timer_names(fired))
+
+
+def _take_due_instance(instance_id: int, now: datetime) -> ProcessInstance | None:
+    due = (
+        ProcessInstance.id == instance_id,
+        ProcessInstance.status == InstanceStatus.RUNNING,
+        ProcessInstance.next_timer_at <= now,
+    )
+    query = select(ProcessInstance).where(*due).options(undefer(ProcessInstance.state))
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalar(query.with_for_update(skip_locked=True))
+    taken = db.session.execute(
+        update(ProcessInstance)
+        .where(*due)
+        .values(next_timer_at=ProcessInstance.next_timer_at)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return None
+    return db.session.scalar(query.execution_options(populate_existing=True))
 
 
 def _finish_if_completed(instance, workflow, task: Task, user: User | None, now) -> list:

@@ -4,15 +4,16 @@
 the item's holder, or to everyone eligible for it while nobody holds it; an overdue item goes to the head(s)
 of its candidate unit, and after ESCALATE_TO_LEADER_AFTER_DAYS to the leader(s). The unique
 (work_item_id, kind) row of `ReminderSent` is inserted first, so two ticks at once send it once.
-Each sent notification is also appended as one JSON line to OUTBOX_PATH (when set).
+After the rows are committed, each notification is also delivered outside the application
+(app/services/mail.py): e-mailed when MAIL_SERVER is set, else appended as one JSON line to OUTBOX_PATH.
+A delivery failure loses nothing (the notification is in the database) and shows as a line
+"<kind> #<item> mail failed ..." in the tick's report.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from app.models import (
     WorkItemStatus,
 )
 from app.services.clock import to_local
+from app.services.mail import Outgoing, deliver
 from workflows.guards import eligible
 
 ESCALATE_HEAD = "escalate-head"
@@ -49,8 +51,10 @@ def send_due_reminders(now: datetime) -> list[str]:
             continue
         kind = f"remind-{days}d"
         title = f"Sắp đến hạn: {item.name} — nhiệm vụ {item.task.code}"
-        if _send_once(item, kind, NotificationKind.REMINDER, _reminder_recipients(item), title, due, now):
-            sent.append(f"{kind} #{item.id}")
+        recipients = _reminder_recipients(item)
+        problems = _send_once(item, kind, NotificationKind.REMINDER, recipients, title, due, now)
+        if problems is not None:
+            sent += _report(f"{kind} #{item.id}", problems)
     return sent
 
 
@@ -66,9 +70,15 @@ def escalate_overdue(now: datetime) -> list[str]:
         if now >= due + leader_after:
             steps.append((ESCALATE_LEADER, _users_with_role(Role.LEADER)))
         for kind, recipients in steps:
-            if _send_once(item, kind, NotificationKind.ESCALATION, recipients, title, due, now):
-                sent.append(f"{kind} #{item.id}")
+            problems = _send_once(item, kind, NotificationKind.ESCALATION, recipients, title, due, now)
+            if problems is not None:
+                sent += _report(f"{kind} #{item.id}", problems)
     return sent
+
+
+def _report(line: str, problems: list[str]) -> list[str]:
+    """The tick's line for one sent notification, then one line per delivery problem."""
+    return [line, *(f"{line} {problem}" for problem in problems)]
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -115,8 +125,9 @@ def _unit_heads(item: WorkItem) -> list[User]:
 
 def _send_once(
     item: WorkItem, kind: str, category: str, recipients: list[User], title: str, due: datetime, now: datetime
-) -> bool:
-    """Record (item, kind) and notify the recipients in one transaction; False if it was already sent."""
+) -> list[str] | None:
+    """Record (item, kind) and notify the recipients in one transaction, then deliver the notifications
+    outside the application: the delivery problems, or None if it was already sent."""
     item_id, task_id = item.id, item.task_id
     body = f"Hạn: {to_local(due):%d/%m/%Y %H:%M}. {item.task.title}"
     try:
@@ -124,7 +135,7 @@ def _send_once(
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        return False
+        return None
     notes = [
         Notification(
             user_id=user.id,
@@ -138,29 +149,9 @@ def _send_once(
         for user in recipients
     ]
     db.session.add_all(notes)
-    lines = [_outbox_line(user, note, kind) for user, note in zip(recipients, notes, strict=True)]
+    outgoing = [
+        Outgoing(to=user.email, username=user.username, kind=kind, subject=title, body=body, at=now)
+        for user in recipients
+    ]
     db.session.commit()
-    _write_outbox(lines)
-    return True
-
-
-def _outbox_line(user: User, note: Notification, kind: str) -> str:
-    record = {
-        "at": note.created_at.isoformat(),
-        "to": user.email,
-        "username": user.username,
-        "kind": kind,
-        "subject": note.title,
-        "body": note.body,
-    }
-    return json.dumps(record, ensure_ascii=False)
-
-
-def _write_outbox(lines: list[str]) -> None:
-    path = current_app.config.get("OUTBOX_PATH")
-    if not path or not lines:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as outbox:
-        outbox.write("".join(line + "\n" for line in lines))
+    return deliver(outgoing)

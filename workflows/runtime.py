@@ -31,6 +31,7 @@ class LoadedSpec:
     key: str = ""
     version: int = 0
     forms: dict = field(default_factory=dict)
+    first_steps: frozenset[str] = frozenset()  # the user tasks the process opens with
 
     def form(self, form_key: str) -> dict:
         return self.forms.get(form_key, {})
@@ -48,7 +49,9 @@ def loaded_spec(definition) -> LoadedSpec:
         spec, subprocess_specs = restore_stored_spec(definition.spec)
         steps = steps_of(spec, subprocess_specs)
         forms = forms_of(definition)
-        cached = LoadedSpec(spec, subprocess_specs, steps, definition.key, definition.version, forms)
+        cached = LoadedSpec(
+            spec, subprocess_specs, steps, definition.key, definition.version, forms, first_steps_of(spec)
+        )
         _connect_multi_instance_merges(cached)
         with _cache_lock:
             _cache[key] = cached
@@ -73,6 +76,21 @@ def steps_of(spec, subprocess_specs: dict) -> dict[str, StepConfig]:
     return {
         ts.bpmn_id: step_config(ts) for s in specs for ts in s.task_specs.values() if isinstance(ts, UserTask)
     }
+
+
+def first_steps_of(spec) -> frozenset[str]:
+    """The user tasks reachable from the process's start without passing another user task."""
+    found, seen, todo = set(), set(), [spec.start]
+    while todo:
+        task_spec = todo.pop()
+        if task_spec.name in seen:
+            continue
+        seen.add(task_spec.name)
+        if isinstance(task_spec, UserTask):
+            found.add(task_spec.bpmn_id)
+        else:
+            todo.extend(task_spec.outputs)
+    return frozenset(found)
 
 
 def stored_spec(spec, subprocess_specs) -> dict:

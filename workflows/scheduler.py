@@ -1,9 +1,10 @@
 """`flask workflows tick`: the scheduler's one entry point, safe to run every minute from cron on
 several servers at once (every step is idempotent and commits its own small transactions).
 
-`tick(now)` runs STEPS in order and collects what each did into a TickReport. To add a step (reminders,
-escalations: workflows/reminders.py), write `def step(now: datetime) -> list[str]` returning one line
-per thing done, and append it to STEPS under its name.
+`tick(now)` runs STEPS in order and collects what each did into a TickReport (BPMN timers:
+workflows/timers.py; reminders, escalations: workflows/reminders.py; due marks: workflows/due_marks.py).
+To add a step, write `def step(now: datetime) -> list[str]` returning one line per thing done, and
+append it to STEPS under its name.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.services.clock import LOCAL_TZ, utcnow
+from workflows.due_marks import update_due_marks
 from workflows.periods import start_due_periods
 from workflows.reminders import escalate_overdue, send_due_reminders
+from workflows.timers import fire_due_timers
 
 
 def start_periods_step(now: datetime) -> list[str]:
@@ -23,11 +26,14 @@ def start_periods_step(now: datetime) -> list[str]:
     return [f"{code} {period}" for code, period in start_due_periods(today, now)]
 
 
-# (name, step) in the order they run: new periods first, so their steps are reminded too.
+# (name, step) in the order they run: new periods first, so their steps are reminded too; timers before
+# reminders and marks, so a step a timer closed is neither reminded nor marked.
 STEPS: list[tuple[str, Callable[[datetime], list[str]]]] = [
     ("periods_started", start_periods_step),
+    ("timers_fired", fire_due_timers),
     ("reminders_sent", send_due_reminders),
     ("escalations_sent", escalate_overdue),
+    ("marks_updated", update_due_marks),
 ]
 
 

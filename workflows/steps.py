@@ -7,6 +7,9 @@
 - `form`: the form key (default: the element id); `external_form` / `external_roles`: used instead
   when a `unit=item` step's unit is an outside body (the lead unit records its answer).
 - `due`: an ISO 8601 duration such as `P10D` from the moment the step opens.
+- `due_calendar`: how `due` counts: `calendar` (default: elapsed time) or `working`: whole working days
+  (`P10D` = 10 working days, Mon–Fri without Vietnamese public holidays, app/services/working_days.py)
+  after the day the step opens, ending at 23:59:59 Asia/Ho_Chi_Minh of the last one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from app.models import Role, TaskState
 from workflows.lanes import roles_for_lane
 
 UNIT_RULES = ("lead", "item", "any")
+CALENDAR = "calendar"
+WORKING = "working"
+DUE_CALENDARS = (CALENDAR, WORKING)
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?$"
 )
@@ -37,6 +43,14 @@ class StepConfig:
     external_roles: tuple[str, ...]
     due: timedelta | None
     documentation: str | None
+    due_calendar: str = CALENDAR
+
+    @property
+    def due_working_days(self) -> int | None:
+        """With `due_calendar=working`: the number of working days of `due` (None otherwise)."""
+        if self.due_calendar != WORKING or self.due is None:
+            return None
+        return self.due.days
 
 
 def parse_duration(text: str) -> timedelta:
@@ -69,6 +83,7 @@ def step_config(task_spec) -> StepConfig:
         external_roles=_roles(props.get("external_roles")) or (Role.SPECIALIST,),
         due=parse_duration(due) if due and _DURATION.match(due.strip()) else None,
         documentation=getattr(task_spec, "documentation", None),
+        due_calendar=props.get("due_calendar") or CALENDAR,
     )
 
 
@@ -91,4 +106,20 @@ def check_step(task_spec, form_keys: set[str]) -> list[str]:
             reasons.append(f"no form '{key}'")
     if props.get("due") and config.due is None:
         reasons.append(f"due '{props['due']}' is not a duration such as P10D")
+    if config.due_calendar not in DUE_CALENDARS:
+        reasons.append(
+            f"property due_calendar must be one of {', '.join(DUE_CALENDARS)}, not '{config.due_calendar}'"
+        )
+    elif config.due_calendar == WORKING and config.due is not None and not _whole_days(props["due"]):
+        reasons.append(f"due '{props['due']}' counts working days: write whole days such as P10D")
     return reasons
+
+
+def _whole_days(text: str) -> bool:
+    """`P10D`: days only (no weeks, hours or minutes), which is what working days can count."""
+    match = _DURATION.match(text.strip())
+    return (
+        bool(match)
+        and match["days"] is not None
+        and not any(match[part] for part in ("weeks", "hours", "minutes"))
+    )

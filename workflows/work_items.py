@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
 from app.services.clock import LOCAL_TZ
+from app.services.working_days import working_due_at
 from workflows.runtime import LoadedSpec, multi_instance_items, ready_user_tasks
 from workflows.steps import StepConfig
 
@@ -70,7 +71,10 @@ def _candidates(task: Task, spiff_task, step: StepConfig):
 
 
 def _due_at(task: Task, step: StepConfig, now: datetime) -> datetime | None:
-    """The step's own duration from now, else the end of the task's deadline day (Asia/Ho_Chi_Minh)."""
+    """The step's own duration from now (in working days when the step says so), else the end of the
+    task's deadline day (Asia/Ho_Chi_Minh)."""
+    if step.due_working_days is not None:
+        return working_due_at(now, step.due_working_days).astimezone(now.tzinfo or UTC)
     if step.due is not None:
         return now + step.due
     if task.due_date is not None:

@@ -87,7 +87,9 @@ def open_items_of(task: Task) -> list[WorkItem]:
             joinedload(WorkItem.candidate_unit),
             joinedload(WorkItem.item_unit),
             joinedload(WorkItem.assignee),
-            joinedload(WorkItem.instance).joinedload(ProcessInstance.definition).load_only(*_DEFINITION_IDENTITY),
+            joinedload(WorkItem.instance)
+            .joinedload(ProcessInstance.definition)
+            .load_only(*_DEFINITION_IDENTITY),
         )
         .order_by(WorkItem.id)
     )

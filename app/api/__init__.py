@@ -7,4 +7,11 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from app.api import errors, routes, workflow_routes  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401  # noqa: E402,F401
+    attachment_routes,  # noqa: E402,F401
+    errors,
+    reassign_routes,
+    routes,
+    task_guidance_routes,
+    workflow_routes,
+)

@@ -140,6 +140,7 @@ def task_json(
         "deadline_precision": task.due_precision,
         "recurrence": list(task.recurrence or []),
         "overdue": is_overdue(task, today),
+        "due_status": task.due_status or None,  # due_soon | overdue (a step past due), from the scheduler
         "expected_result": task.expected_result,
         "task_type": task.task_type,
         "state": task.state,

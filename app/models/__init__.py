@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic autogenerate reads db.metadata after this import)."""
 
+from app.models.attachments import Attachment
 from app.models.notifications import Notification, NotificationKind, ReminderSent
 from app.models.plans import (
     DuePrecision,
@@ -24,6 +25,7 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "Attachment",
     "Notification",
     "NotificationKind",
     "ReminderSent",

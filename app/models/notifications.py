@@ -15,8 +15,9 @@ from app.models.workflow import WorkItem
 class NotificationKind:
     REMINDER = "reminder"
     ESCALATION = "escalation"
+    ASSIGNMENT = "assignment"  # a step was given to the user (workflows.assignment.reassign)
 
-    ALL = (REMINDER, ESCALATION)
+    ALL = (REMINDER, ESCALATION, ASSIGNMENT)
 
 
 class Notification(db.Model):

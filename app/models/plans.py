@@ -71,6 +71,16 @@ class Recurrence:
     ALL = (NONE, CONTINUOUS, YEARLY, ON_GUIDANCE, ON_DEMAND)
 
 
+class TaskKind:
+    """What a task row is: one of the plan's own tasks, or a reporting task the plan's reporting rules
+    call for (one monthly report per unit, one consolidation; app/services/reporting.py)."""
+
+    PLAN = "plan"
+    REPORT = "report"
+
+    ALL = (PLAN, REPORT)
+
+
 class DuePrecision:
     DAY = "day"
     MONTH = "month"
@@ -168,8 +178,14 @@ class Task(db.Model):
     result: Mapped[str | None] = mapped_column(Text)
     budget_million_vnd: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
     task_type: Mapped[str | None] = mapped_column(String(40))
+    # plan | report: lists and counts of the plan's tasks show kind `plan` only (see TaskKind)
+    kind: Mapped[str] = mapped_column(
+        String(10), default=TaskKind.PLAN, server_default=TaskKind.PLAN, index=True
+    )
     state: Mapped[str] = mapped_column(String(30), default=TaskState.NOT_STARTED, index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    # '' | due_soon | overdue: kept by the scheduler's marks_updated step (workflows/due_marks.py)
+    due_status: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
     ocr_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -36,6 +36,8 @@ class ProcessDefinition(db.Model):
     bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
     forms: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Who may view / edit fields / edit files per task state (workflows/permissions.py); None: the default.
+    permissions: Mapped[dict | None] = mapped_column(JSON)
     spec: Mapped[dict] = mapped_column(JSON, deferred=True)  # read once per process (runtime cache)
     source: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -72,6 +74,8 @@ class ProcessInstance(db.Model):
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     # "2025-03" (monthly) or "2025" (yearly) for a standing duty's period instance; None otherwise.
     period: Mapped[str | None] = mapped_column(String(10))
+    # When the earliest BPMN timer of this instance is due (UTC); fired by the tick (workflows/timers.py).
+    next_timer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     task: Mapped[Task] = relationship()
     definition: Mapped[ProcessDefinition] = relationship()

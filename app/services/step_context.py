@@ -38,6 +38,8 @@ ACTION_LABELS = {
     Action.STEP_CLAIMED: _l("Took the step"),
     Action.STEP_RELEASED: _l("Gave the step back to the unit"),
     Action.STEP_DELEGATED: _l("Handed the step over"),
+    Action.STEP_REASSIGNED: _l("Gave the step to someone else"),
+    Action.TIMER_FIRED: _l("Time limit reached"),
     Action.TASK_UPDATED: _l("Changed the task"),
     Action.GUIDANCE_RECEIVED: _l("Recorded that central guidance arrived"),
 }
@@ -214,20 +216,25 @@ class HistoryRow:
     note: str | None
 
 
+HANDED_OVER = (Action.STEP_DELEGATED, Action.STEP_REASSIGNED)
+
+
 def history_rows(task: Task) -> list[HistoryRow]:
     """Every audited transition of the task in words, oldest first."""
     events = history_of(task)
     units = unit_names({e.actor_unit_code for e in events if e.actor_unit_code})
-    delegates = _full_names({(e.data or {}).get("to") for e in events if e.action == Action.STEP_DELEGATED})
+    delegates = _full_names({(e.data or {}).get("to") for e in events if e.action in HANDED_OVER})
     return [_row(event, units, delegates) for event in events]
 
 
 def _row(event: AuditEvent, units: dict[str, str], delegates: dict[str, str]) -> HistoryRow:
     changed = event.from_state != event.to_state
     note = None
-    if event.action == Action.STEP_DELEGATED and event.data and event.data.get("to"):
+    if event.action in HANDED_OVER and event.data and event.data.get("to"):
         to = event.data["to"]
         note = str(_l("To: %(name)s", name=delegates.get(to, to)))
+    elif event.action == Action.TIMER_FIRED and event.data and event.data.get("timers"):
+        note = ", ".join(event.data["timers"])
     return HistoryRow(
         at=event.at,
         action=event.action,
@@ -275,11 +282,13 @@ class TaskWorkflow:
 def task_workflow(task: Task, user: User) -> TaskWorkflow:
     """The task's process, its open steps as the user may use them, and its history.
 
-    The start button is offered while nothing runs, except on a completed or cancelled task.
+    The start button is offered while nothing runs, except on a completed or cancelled task and on a
+    task still waiting for central guidance.
     """
     return TaskWorkflow(
         instance=current_instance(task),
         can_start=task.state not in TaskState.CLOSED
+        and task.state != TaskState.WAITING_GUIDANCE
         and may_start(user, task)
         and running_instance(task) is None,
         open_steps=[OpenStep(i, actions_for(user, i), may_see(user, i)) for i in open_items_of(task)],

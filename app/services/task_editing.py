@@ -20,21 +20,19 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DuePrecision, Role, Task, Unit, UnitKind, User
-from workflows import audit
+from app.models import DuePrecision, Task, Unit, UnitKind, User
+from workflows import audit, permissions
 from workflows.errors import InvalidData, NotAllowed, WorkflowError
+from workflows.permissions import may_edit_fields
 
 TASK_UPDATED = audit.Action.TASK_UPDATED
 EDITABLE = {"assignee": (str, type(None)), "expected_result": (str,), "deadline": (str, type(None))}
 
 
 def may_edit_task(user: User, task: Task) -> bool:
-    if not user.active:
-        return False
-    if user.has_role(Role.LEADER, Role.ADMIN):
-        return True
-    lead_ids = {task.lead_unit_id, task.lead_sub_unit_id} - {None}
-    return user.unit_id in lead_ids and user.has_role(Role.UNIT_HEAD)
+    """Who may edit the fields in the task's current state: its process's permission map decides
+    (workflows/permissions.py; by default the lead unit's heads, leaders and admins)."""
+    return may_edit_fields(user, task)
 
 
 def assignable_unit_ids(task: Task) -> set[int]:
@@ -49,6 +47,16 @@ def assignable_unit_ids(task: Task) -> set[int]:
     if lead is not None and lead.kind == UnitKind.SUB_UNIT and lead.parent_id is not None:
         ids.add(lead.parent_id)
     return ids
+
+
+def assignable_users(task: Task) -> list[User]:
+    """The active users `assignee` may name, by unit then name (what a form offers)."""
+    query = (
+        select(User)
+        .where(User.active.is_(True), User.unit_id.in_(assignable_unit_ids(task)))
+        .order_by(User.unit_id, User.full_name, User.username)
+    )
+    return list(db.session.scalars(query))
 
 
 def _check_shape(changes: Any) -> None:
@@ -130,7 +138,8 @@ def update_task_fields(task: Task, user: User, changes: Any) -> Task:
             setattr(task, column, value)
         if "due_date" in values:
             task.due_precision = DuePrecision.DAY if values["due_date"] is not None else None
-        audit.record(TASK_UPDATED, user, task, data={"before": before, "after": after})
+        permission = permissions.audit_data(user, task, permissions.EDIT_FIELDS)
+        audit.record(TASK_UPDATED, user, task, data={"before": before, "after": after, **permission})
         db.session.commit()
     except Exception:
         db.session.rollback()

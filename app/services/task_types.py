@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from app.extensions import db
 from app.models import Recurrence, Role, Task, TaskState, User
 from workflows import audit
-from workflows.errors import Conflict, NotAllowed
+from workflows.errors import Conflict, InvalidData, NotAllowed
 
 DRAFT_PLAN = "draft_plan"
 REVIEW_PROPOSE = "review_propose"
@@ -37,6 +38,10 @@ CONTINUOUS_DUTY = "continuous_duty"
 TASK_TYPES = (DRAFT_PLAN, REVIEW_PROPOSE, IMPLEMENT_REPORT, CONTINUOUS_DUTY)
 
 GUIDANCE_RECEIVED = audit.Action.GUIDANCE_RECEIVED
+
+MAX_NOTE_LENGTH = 4000
+NOTE_REQUIRED = "required: the number, date and summary of the guidance document"
+NOTE_TOO_LONG = f"at most {MAX_NOTE_LENGTH} characters"
 
 _DRAFT_WORDS = re.compile(r"dự thảo|xin ý kiến|xây dựng\b.*\btrình ubnd tỉnh ban hành", re.DOTALL)
 _REVIEW_WORDS = re.compile(r"rà soát|đề xuất")
@@ -99,12 +104,31 @@ def may_record_guidance(user: User, task: Task) -> bool:
     return user.unit_id in lead_ids and user.has_role(Role.UNIT_HEAD)
 
 
-def record_guidance(task: Task, user: User, note: str | None = None) -> Task:
-    """Record that the central guidance arrived: the task may now be started. Audited; commits."""
+def guidance_note(number: str, issued: date | None, summary: str) -> str:
+    """One line naming the guidance document: "Số 12/2025/TT-BKHCN, ngày 05/03/2025: summary"."""
+    parts = [f"Số {number.strip()}" if number.strip() else ""]
+    if issued is not None:
+        parts.append(f"ngày {issued:%d/%m/%Y}")
+    head = ", ".join(part for part in parts if part)
+    summary = summary.strip()
+    return f"{head}: {summary}" if head and summary else head or summary
+
+
+def record_guidance(task: Task, user: User, note: str | None = None, *, note_required: bool = False) -> Task:
+    """Record that the central guidance arrived: the task may now be started. Audited; commits.
+
+    Checked in this order, changing nothing on refusal: NotAllowed 403, Conflict 409 (not waiting),
+    InvalidData 422 (`note_required` and the note is blank, or longer than MAX_NOTE_LENGTH; details
+    {"note": ...}).
+    """
     if not may_record_guidance(user, task):
         raise NotAllowed("only the lead unit's head, leaders and admins may record the guidance")
     if task.state != TaskState.WAITING_GUIDANCE:
         raise Conflict("this task is not waiting for central guidance")
+    if note_required and not (note or "").strip():
+        raise InvalidData("a note of the guidance document is required", {"note": NOTE_REQUIRED})
+    if len(note or "") > MAX_NOTE_LENGTH:
+        raise InvalidData("the note is too long", {"note": NOTE_TOO_LONG})
     try:
         before, task.state = task.state, TaskState.NOT_STARTED
         audit.record(GUIDANCE_RECEIVED, user, task, from_state=before, to_state=task.state, comment=note)

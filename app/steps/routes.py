@@ -1,4 +1,5 @@
-"""GET/POST /steps/<id>: see and complete a step; POST .../claim and .../release: take it or give it back."""
+"""GET/POST /steps/<id>: see and complete a step; POST .../claim and .../release: take it or give it back;
+POST .../reassign: the unit head (or a leader or an admin) gives it to a colleague."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.services import step_context
 from app.services.form_options import comment_from_form, data_from_form, options_for
 from app.steps import bp
 from app.templating import vn_datetime
-from workflows.assignment import claim, release
+from workflows.assignment import claim, may_reassign, reassign, reassign_candidates, release
 from workflows.engine import advance
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.guards import actions_for, may_see
@@ -58,6 +59,26 @@ def give_back(item_id: int):
     return _change_holder(item_id, release, _("The step is back with the unit: anyone eligible may take it."))
 
 
+@bp.post("/<int:item_id>/reassign")
+def give_to(item_id: int):
+    """Give the step to the colleague chosen in `to` (workflows.assignment.reassign decides)."""
+    item = _visible_item(item_id)
+    try:
+        reassign(item, _user(), request.form.get("to", ""))
+    except NotAllowed:
+        abort(403)
+    except Conflict:
+        if item.status != WorkItemStatus.OPEN:
+            return _conflict(item)
+        flash(_("Someone else has just taken or given back this step. Please look again."), "warning")
+    except InvalidData:
+        flash(_("Choose a colleague who may do this step."), "danger")
+    else:
+        name = item.assignee.full_name if item.assignee else ""
+        flash(_("The step is now with %(name)s; they have been notified.", name=name), "success")
+    return redirect(url_for("steps.show", item_id=item.id))
+
+
 def _change_holder(item_id: int, change: Callable[[WorkItem, User], WorkItem], done: str):
     item = _visible_item(item_id)
     try:
@@ -86,6 +107,7 @@ def _render_step(item: WorkItem, values=None, comment=None, errors=None, refusal
         errors=errors or {},
         refusal=refusal,
         actions=actions_for(_user(), item),
+        reassign_to=reassign_candidates(item) if may_reassign(_user(), item) else None,
         documentation=step_context.documentation(item),
         earlier=step_context.earlier_inputs(item),
         history=step_context.history_rows(item.task),

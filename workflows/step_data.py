@@ -1,0 +1,46 @@
+"""Checking what a user submits for a step against the step's form, before anything is written."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Task, Unit, WorkItem
+from app.services.form_options import options_for
+from workflows.forms import validate_form
+from workflows.runtime import forms_of
+
+
+def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str]:
+    """Field -> what is wrong with `data` (and the comment) for the item's step; empty when valid."""
+    schema = step_form(item)
+    return validate_form(schema, data, comment, _UnitCodes().exists, offered_choices(schema, item.task))
+
+
+def step_form(item: WorkItem) -> dict:
+    """The JSON Schema form of the item's step (read without loading the instance's state)."""
+    return forms_of(item.instance.definition).get(item.form_key or item.step, {})
+
+
+def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
+    """The values the server offers for each `x-options` field of the form (e.g. consultable units)."""
+    fields = schema.get("properties") or {}
+    sourced = [
+        name for name, f in fields.items() if f.get("x-options") or (f.get("items") or {}).get("x-options")
+    ]
+    if not sourced:
+        return {}
+    offered = options_for({"properties": {name: fields[name] for name in sourced}}, task)
+    return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
+
+
+class _UnitCodes:
+    """The known unit codes, read on the first `format: unit-code` value (forms without one read none)."""
+
+    def __init__(self) -> None:
+        self._codes: set[str] | None = None
+
+    def exists(self, code: str) -> bool:
+        if self._codes is None:
+            self._codes = set(db.session.scalars(select(Unit.code)))
+        return code in self._codes
