@@ -85,3 +85,4 @@ clean-db:
 .PHONY: bench
 bench: install
 	$(BIN)/python bench/step_cost.py
+	$(BIN)/python bench/period_cost.py

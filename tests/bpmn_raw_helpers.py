@@ -295,7 +295,7 @@ def assert_di_complete_and_tidy(
         for edge in plane.iterfind("bpmndi:BPMNEdge", NS)
     }
 
-    flow_node_tags = {"startEvent", "endEvent", "userTask", "exclusiveGateway"}
+    flow_node_tags = {"startEvent", "endEvent", "userTask", "exclusiveGateway", "intermediateCatchEvent"}
     nodes = [el for el in process if isinstance(el.tag, str) and etree.QName(el).localname in flow_node_tags]
     assert len(nodes) == flow_nodes
     lanes = process.findall(".//bpmn:lane", NS)

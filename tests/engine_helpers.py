@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
+from app.services.form_options import options_for
+from workflows.step_data import step_form
 
 # Units a multi-instance "consult these units" input gets: one internal staffed unit, one outside body.
 CONSULTED_UNITS = ["VP", "SO_NGANH_DP"]
@@ -89,7 +91,19 @@ def open_item(task_obj: Task, step: str, item_unit: str | None = None) -> WorkIt
 
 
 def form_of(item: WorkItem) -> dict:
-    return item.instance.definition.forms[item.form_key or item.step]
+    """The item's form as the engine checks it (with the "5 rõ" fields on a first step); fields whose
+    choices the server offers carry them as an `enum`, so `sample_data` picks an offered one."""
+    schema = step_form(item)
+    offered = options_for(schema, item.task)
+    properties = {
+        name: (
+            {**field, "enum": [value for value, _ in offered[name]]}
+            if field.get("x-options") == "assignable_users"
+            else field
+        )
+        for name, field in (schema.get("properties") or {}).items()
+    }
+    return {**schema, "properties": properties}
 
 
 def instance_of(task_obj: Task) -> ProcessInstance:

@@ -44,7 +44,13 @@ WHO_SEES = {
     ("record_issuance", None): {"cntt.cv"},
 }
 
-DRAFT = {"consulted_units": CONSULTED, "summary": "Dự thảo Kế hoạch tuyên truyền Nghị quyết 57-NQ/TW."}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {
+    "consulted_units": CONSULTED,
+    "summary": "Dự thảo Kế hoạch tuyên truyền Nghị quyết 57-NQ/TW.",
+    **FIVE_CLEARS,
+}
 APPROVE = {"decision": "approve"}
 RETURN = {"decision": "return"}
 OPINION = {"opinion": "Thống nhất, đề nghị bổ sung kinh phí.", "agree": True}
@@ -200,6 +206,7 @@ RUN = [
 
 EXPECTED_HISTORY = [
     ("process.started", "cntt.cv", None, "not_started", "drafting"),
+    ("task.updated", "cntt.cv", None, None, None),  # the first step states the person and the result
     ("step.completed", "cntt.cv", "draft", "drafting", "reviewing"),
     ("step.returned", "cntt.tp", "review_draft", "reviewing", "drafting"),
     ("step.completed", "cntt.cv", "draft", "drafting", "reviewing"),
@@ -256,7 +263,12 @@ def test_task_1a_runs_to_completed_through_the_api(api, task_1a):
     assert rows == EXPECTED_HISTORY
     comments = [(e["step"], e["comment"]) for e in events if e["comment"]]
     assert comments == [("review_draft", RETURNED_DRAFT), ("leader_approval", RETURNED_APPROVAL)]
-    assert events[1]["data"] == DRAFT and events[-2]["data"] == ISSUE
+    assert events[2]["data"] == DRAFT and events[-2]["data"] == ISSUE
+    assert events[1]["data"] == {
+        "before": {"assignee": None, "expected_result": None},
+        "after": FIVE_CLEARS,
+        "at_step": True,
+    }
     assert events[0]["actor"] == {
         "username": "cntt.cv",
         "full_name": "Chuyên viên Phòng Công nghệ thông tin",
@@ -410,9 +422,10 @@ def test_a_vetoed_step_is_refused_and_changes_nothing(api, task_1a):
 # --- invalid data ----------------------------------------------------------------------------------
 
 INVALID = [
-    ("draft", None, "cntt.cv", {"consulted_units": ["VP"]}, None, {"summary"}),
+    ("draft", None, "cntt.cv", {"consulted_units": ["VP"], **FIVE_CLEARS}, None, {"summary"}),
     ("draft", None, "cntt.cv", {**DRAFT, "consulted_units": ["VP", "XYZ"]}, None, {"consulted_units"}),
-    ("draft", None, "cntt.cv", {}, None, {"consulted_units", "summary"}),
+    ("draft", None, "cntt.cv", {}, None, {"consulted_units", "summary", "assignee", "expected_result"}),
+    ("draft", None, "cntt.cv", {**DRAFT, "assignee": "hts.cv"}, None, {"assignee"}),  # not of the lead unit
     ("draft", None, "cntt.cv", {**DRAFT, "extra": 1}, None, {"data"}),
     ("review_draft", None, "cntt.tp", RETURN, None, {"comment"}),
     ("review_draft", None, "cntt.tp", RETURN, "   ", {"comment"}),
@@ -433,6 +446,7 @@ INVALID_IDS = [
     "missing-field",
     "unknown-unit",
     "empty",
+    "assignee-of-another-unit",
     "extra-field",
     "return-without-comment",
     "return-blank-comment",
@@ -578,7 +592,8 @@ def test_who_may_see_a_work_item(api, task_1a):
         "CNTT",
     )
     assert item["due_at"] == "2025-02-28T16:59:59+00:00"  # end of 28/02/2025 in Asia/Ho_Chi_Minh
-    assert item["form"]["required"] == ["consulted_units", "summary"]
+    # the first step's form asks for the "5 rõ" 1.a lacks: who is responsible, and the expected result
+    assert item["form"]["required"] == ["consulted_units", "summary", "assignee", "expected_result"]
 
 
 def test_history_is_readable_by_every_signed_in_user(api, task_1a):
@@ -586,8 +601,8 @@ def test_history_is_readable_by_every_signed_in_user(api, task_1a):
     api.run_until(task_1a, "review_draft")
     for username in ("hts.cv", "giamsat", "ttud.cv"):
         events = ok(api.get(username, f"/tasks/{task_1a}/history"))["events"]
-        assert [e["action"] for e in events] == ["process.started", "step.completed"]
-        assert set(events[1]) >= {
+        assert [e["action"] for e in events] == ["process.started", "task.updated", "step.completed"]
+        assert set(events[2]) >= {
             "id",
             "at",
             "actor",

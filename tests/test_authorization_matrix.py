@@ -27,7 +27,9 @@ from workflows.engine import start_process
 
 ROLES = ("anonymous", "cntt.cv", "hts.cv", "cntt.tp", "giamdoc", "giamsat", "admin")
 TABLES = ("process_instances", "work_items", "audit_events", "tasks")
-DRAFT = {"consulted_units": ["VP"], "summary": "Dự thảo kế hoạch"}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {"consulted_units": ["VP"], "summary": "Dự thảo kế hoạch", **FIVE_CLEARS}
 
 # (method, rule): (setup, changes state?, one letter per role in ROLES order)
 #                                                          anon cv  hts tp  gd  gs  adm

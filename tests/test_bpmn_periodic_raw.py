@@ -1,26 +1,30 @@
 """The periodic processes on plain SpiffWorkflow: one period (a month or a year) per instance.
 
 - `continuous_duty` (tasks 2.a, 8.c, 10.a): period_report → head_review (return → period_report).
-- `monthly_report` (one per unit and month): unit_report → unit_head_sign (return → unit_report).
-- `monthly_consolidation` (Phòng CNTT, one per month): consolidate_reports → leader_approval
-  (return → consolidate_reports) → record_meeting.
+- `monthly_report` (one per unit and month): unit_report (due `P14D`: the period starts on the 1st,
+  so ≈ the 15th) → unit_head_sign (return → unit_report).
+- `monthly_consolidation` (Phòng CNTT, one per month): timer `wait_for_unit_reports` (the 16th of
+  the period, 00:00 in Hà Nội) → consolidate_reports → leader_approval (return → consolidate_reports)
+  → timer `wait_for_meeting` (the 20th, 08:00) → record_meeting.
 
 A scheduler starts each instance with `period` ("2025-03" or "2025") in the instance data; nothing
-loops over periods inside an instance. No Flask here: each file is parsed with SpiffWorkflow's XSD
-validator, its forms are checked as JSON Schema 2020-12 documents, and every path (with each
-"return" loop) is run with a save/restore round trip before every user step, continuing on the
-restored workflow only.
+loops over periods inside an instance; the only timers are the consolidation's two dates. No Flask
+here: each file is parsed with SpiffWorkflow's XSD validator, its forms are checked as JSON Schema
+2020-12 documents, and every path (with each "return" loop) is run with a save/restore round trip
+before every user step, continuing on the restored workflow only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
 
 from app.models import TaskState as PlanTaskState
 from tests import bpmn_raw_helpers as h
@@ -45,6 +49,10 @@ class Process:
     path: tuple[tuple[str, dict], ...]
     # How often each step completes on that path.
     counts: dict[str, int]
+    # bpmn id -> the step's `due` property (steps not named have none)
+    due: dict[str, str] = field(default_factory=dict)
+    # intermediate timer catch event id -> (timeDate expression, due moment for `period`)
+    timers: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -115,6 +123,7 @@ PROCESSES = {
             ("unit_head_sign", APPROVE),
         ),
         counts={"unit_report": 2, "unit_head_sign": 2},
+        due={"unit_report": "P14D"},
     ),
     "monthly_consolidation": Process(
         key="monthly_consolidation",
@@ -129,7 +138,7 @@ PROCESSES = {
             ("approval_decision", "flow_approval_return", "flow_approval_approve", "consolidate_reports"),
         ),
         decision_forms=("leader_approval",),
-        flow_nodes=6,
+        flow_nodes=8,
         period="2025-05",
         path=(
             ("consolidate_reports", {"report": "Báo cáo tổng hợp tháng 5."}),
@@ -142,6 +151,11 @@ PROCESSES = {
             ),
         ),
         counts={"consolidate_reports": 2, "leader_approval": 2, "record_meeting": 1},
+        due={"consolidate_reports": "P3D", "record_meeting": "P3D"},
+        timers={
+            "wait_for_unit_reports": ('period + "-16T00:00:00+07:00"', "2025-05-15T17:00:00+00:00"),
+            "wait_for_meeting": ('period + "-20T08:00:00+07:00"', "2025-05-20T01:00:00+00:00"),
+        },
     ),
 }
 KEYS = sorted(PROCESSES)
@@ -190,7 +204,11 @@ def test_user_task_ids_are_exactly_the_steps(key):
 @pytest.mark.parametrize(("key", "bpmn_id"), [(k, t) for k in KEYS for t in sorted(PROCESSES[k].user_tasks)])
 def test_user_task_lane_properties_and_documentation(key, bpmn_id):
     task_spec = user_task_specs(PROCESSES[key])[bpmn_id]
-    h.assert_user_task_properties(task_spec, PROCESSES[key].user_tasks[bpmn_id], exact_keys=True)
+    h.assert_user_task_properties(task_spec, PROCESSES[key].user_tasks[bpmn_id])
+    props = task_spec.extensions["properties"]
+    due = PROCESSES[key].due.get(bpmn_id)
+    assert set(props) == {"unit", "roles", "task_state", "form"} | ({"due"} if due else set())
+    assert props.get("due") == due
     assert PROCESSES[key].user_tasks[bpmn_id][3] in PlanTaskState.ALL
 
 
@@ -217,11 +235,20 @@ def test_lanes_are_the_roles_lanes(key):
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_no_timers_loops_or_scripts(key):
-    """One period per instance: the scheduler starts instances; nothing waits or loops over periods."""
+def test_no_loops_or_scripts_and_only_the_dated_timers(key):
+    """One period per instance: the scheduler starts instances; nothing loops over periods. The only
+    timers are intermediate catch events on a date of the instance's own period."""
     doc = tree(PROCESSES[key])
-    for tag in ("timerEventDefinition", "standardLoopCharacteristics", "multiInstanceLoopCharacteristics"):
+    for tag in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "boundaryEvent"):
         assert doc.find(f".//bpmn:{tag}", NS) is None, tag
+    timers = {}
+    for definition in doc.iterfind(".//bpmn:timerEventDefinition", NS):
+        event = definition.getparent()
+        assert etree.QName(event).localname == "intermediateCatchEvent"
+        assert [etree.QName(c).localname for c in definition] == ["timeDate"]
+        timers[event.get("id")] = definition.find("bpmn:timeDate", NS).text.strip()
+        assert event.find("bpmn:documentation", NS).text.strip()
+    assert timers == {name: expression for name, (expression, _due) in PROCESSES[key].timers.items()}
     for tag in ("scriptTask", "serviceTask", "businessRuleTask", "subProcess", "callActivity"):
         assert doc.find(f".//bpmn:{tag}", NS) is None, tag
 
@@ -294,10 +321,31 @@ def test_every_element_has_di_and_layout_is_tidy(key):
 # --------------------------------------------------------------------------- execution
 
 
+def timers(wf, state=TaskState.WAITING) -> dict[str, str]:
+    """The workflow's timers in `state` (by default: those it waits on): {bpmn id: due moment, UTC ISO}."""
+    waiting = {}
+    for task in wf.get_tasks(state=state):
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            value = task._get_internal_data("event_value")
+            waiting[task.task_spec.bpmn_id] = TimerEventDefinition.get_datetime(value).isoformat()
+    return waiting
+
+
+def test_consolidation_waits_for_the_16th_and_the_20th_of_its_period():
+    """A period still to come: nothing is ready until each date (evaluated from `period`) passes."""
+    process = PROCESSES["monthly_consolidation"]
+    wf = h.new_workflow(parse(process), process.key, data={"period": "2999-05", "lead_unit": "CNTT"})
+    wf = round_trip(wf)
+    wf.refresh_timers()
+    wf.do_engine_steps()
+    assert ready_user_tasks(wf) == []
+    assert timers(wf) == {"wait_for_unit_reports": "2999-05-15T17:00:00+00:00"}
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_full_path_with_return_loop_across_restores(key):
     process = PROCESSES[key]
-    # The instance data as the scheduler starts it.
+    # The instance data as the scheduler starts it; its dates are past, so each timer fires as it is reached.
     wf = h.new_workflow(parse(process), key, data={"period": process.period, "lead_unit": "CNTT"})
 
     seen: dict[str, list] = {}
@@ -333,4 +381,5 @@ def test_full_path_with_return_loop_across_restores(key):
         break
 
     assert h.completed_counts(wf, process.user_tasks) == process.counts
+    assert timers(wf, TaskState.COMPLETED) == {name: due for name, (_expr, due) in process.timers.items()}
     h.assert_end_reached_once(wf)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 import workflows.bpmn_xml
 from app.extensions import db
 from app.models import ProcessDefinition
-from tests.engine_helpers import dump_tables, instance_of, open_item, sample_data, task, user
+from tests.engine_helpers import dump_tables, form_of, instance_of, open_item, sample_data, task, user
 from workflows.bpmn_xml import MAX_BPMN_BYTES, DocumentTooLarge
 from workflows.deploy import SHIPPED_BPMN_DIR, deploy, sync_shipped
 from workflows.engine import advance, latest_definition, start_process
@@ -143,7 +143,8 @@ def test_running_instances_stay_on_their_version(app, bpmn_copy):
     _edit_diagram(bpmn_copy)
     sync_shipped(bpmn_copy)
     db.session.commit()
-    advance(open_item(t1a, "draft"), cv, sample_data(SHIPPED_FORMS["draft"]))
+    draft = open_item(t1a, "draft")
+    advance(draft, cv, sample_data(form_of(draft)))  # the form with the "5 rõ" the first step asks for
     assert instance_of(t1a).definition.version == 1
     assert open_item(t1a, "review_draft").name == "Trưởng đơn vị xem xét dự thảo"
     t1b = task("1.b")

@@ -7,7 +7,6 @@ must leave the database exactly as it was: compared as a full dump of every tabl
 from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
 
 import pytest
 from SpiffWorkflow.util.task import TaskState as SpiffState
@@ -27,6 +26,7 @@ from app.models import (
     WorkItem,
     WorkItemStatus,
 )
+from app.services.working_days import working_due_at
 from tests.engine_helpers import (
     as_json,
     dump_tables,
@@ -48,7 +48,9 @@ from workflows.serializer import SERIALIZER_VERSION
 from workflows.worklist import current_instance, history_of, worklist_count, worklist_for
 
 CONSULTED = ["VP", "TTCNTT", "SO_NGANH_DP"]
-DRAFT = {"consulted_units": CONSULTED, "summary": "Dự thảo Kế hoạch tuyên truyền"}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {"consulted_units": CONSULTED, "summary": "Dự thảo Kế hoạch tuyên truyền", **FIVE_CLEARS}
 # who completes each step of 1.a (multi-instance: by consulted unit)
 ACTORS = {
     "draft": "cntt.cv",
@@ -190,7 +192,7 @@ def test_advance_writes_one_audit_row_with_data_and_comment(t1a):
     result = advance(item, user("cntt.cv"), DRAFT, "  Gửi trưởng phòng xem xét  ")
 
     rows = audit_rows(t1a)
-    assert len(rows) == events + 1
+    assert [row.action for row in rows[events:]] == ["task.updated", "step.completed"]  # 5 rõ, then the step
     event = rows[-1]
     assert (event.action, event.step, event.step_name, event.work_item_id) == (
         "step.completed",
@@ -220,7 +222,8 @@ def test_every_step_adds_exactly_one_audit_row_and_bumps_the_lock_version(t1a):
     for step, data, unit_code in [*steps, *(("collect_opinions", None, code) for code in CONSULTED)]:
         events, version = len(audit_rows(t1a)), instance_of(t1a).lock_version
         act(t1a, step, data, item_unit=unit_code)
-        assert len(audit_rows(t1a)) == events + 1
+        steps_written = [row for row in audit_rows(t1a)[events:] if row.action.startswith("step.")]
+        assert len(steps_written) == 1
         assert instance_of(t1a).lock_version == version + 1
 
 
@@ -254,7 +257,8 @@ def test_multi_instance_items_by_consulted_unit(t1a):
     for code, item in items.items():
         assert (item.candidate_unit.code, item.roles, item.form_key) == expected[code], code
         assert item.step == "collect_opinions"
-        assert item.due_at - item.created_at == timedelta(days=10)
+        # "trong thời hạn 10 ngày làm việc": ten working days (weekends and holidays skipped), end of day
+        assert item.due_at == working_due_at(item.created_at, 10).astimezone(item.due_at.tzinfo)
     assert len({item.spiff_task_id for item in items.values()}) == 3
     assert t1a.state == TaskState.COLLECTING_OPINIONS
 
@@ -292,6 +296,7 @@ def test_the_whole_run_completes(t1a):
     actions = [(e.action, e.step) for e in audit_rows(t1a)]
     assert actions == [
         ("process.started", None),
+        ("task.updated", None),  # the first step stated who is responsible and the expected result
         ("step.completed", "draft"),
         ("step.completed", "review_draft"),
         *[("step.completed", "collect_opinions")] * 3,
@@ -361,7 +366,7 @@ def test_every_offered_consulted_unit_gets_an_item_someone_may_answer(t1a):
 
     codes = [code for code, _ in consultable_units(t1a)]
     start_process(t1a, user("cntt.cv"))
-    act(t1a, "draft", {"consulted_units": codes, "summary": "Tất cả đơn vị"})
+    act(t1a, "draft", {"consulted_units": codes, "summary": "Tất cả đơn vị", **FIVE_CLEARS})
     act(t1a, "review_draft", {"decision": "approve"})
     assert len(open_items(t1a, "collect_opinions")) == len(codes)
     assert _nobody_may_answer(t1a) == []
@@ -370,7 +375,11 @@ def test_every_offered_consulted_unit_gets_an_item_someone_may_answer(t1a):
 def test_a_unit_nobody_can_answer_for_is_refused_or_answerable(t1a):
     start_process(t1a, user("cntt.cv"))
     try:
-        act(t1a, "draft", {"consulted_units": ["LDS", "VP"], "summary": "Xin ý kiến Lãnh đạo Sở"})
+        act(
+            t1a,
+            "draft",
+            {"consulted_units": ["LDS", "VP"], "summary": "Xin ý kiến Lãnh đạo Sở", **FIVE_CLEARS},
+        )
     except InvalidData as error:
         assert "consulted_units" in error.details
         return
@@ -429,10 +438,20 @@ def test_invalid_data_names_each_field_and_writes_nothing(t1a):
     with pytest.raises(InvalidData) as error:
         advance(item, user("cntt.cv"), {})
     assert error.value.status == 422
-    assert set(error.value.details) == {"consulted_units", "summary"}
+    # the form's own fields, and the "5 rõ" the first step asks for: 1.a names no person and no result
+    assert set(error.value.details) == {"consulted_units", "summary", "assignee", "expected_result"}
     with pytest.raises(InvalidData) as error:
-        advance(item, user("cntt.cv"), {"consulted_units": ["VP", "NO_SUCH_UNIT"], "summary": 5})
-    assert set(error.value.details) == {"consulted_units", "summary"}
+        advance(
+            item,
+            user("cntt.cv"),
+            {
+                "consulted_units": ["VP", "NO_SUCH_UNIT"],
+                "summary": 5,
+                "assignee": "hts.cv",
+                "expected_result": "",
+            },
+        )
+    assert set(error.value.details) == {"consulted_units", "summary", "assignee", "expected_result"}
     assert "NO_SUCH_UNIT" in error.value.details["consulted_units"]
     with pytest.raises(InvalidData) as error:
         advance(item, user("cntt.cv"), {**DRAFT, "extra": 1})
@@ -577,14 +596,15 @@ def test_advance_signals_in_order_with_their_arguments(t1a):
         {"user": cv, "data": DRAFT, "comment": "Gửi", "next_items": result.next_items},
     )
     assert calls[2][1] is t1a
-    [event] = calls[2][2]["events"]
+    updated, event = calls[2][2]["events"]  # the first step set the task's 5 rõ, then completed
+    assert updated.action == "task.updated"
     assert (event.action, event.step, event.work_item_id) == ("step.completed", "draft", item.id)
     # step_completing before any write; step_completed inside the transaction; transition_committed after it
     assert seen == {
         "completing_audit": events_before,
-        "completed_audit": events_before + 1,
+        "completed_audit": events_before + 2,
         "completed_committed": events_before,
-        "committed": events_before + 1,
+        "committed": events_before + 2,
     }
 
 

@@ -29,7 +29,13 @@ from tests.conftest import ON_POSTGRES, REPO_ROOT
 BIN = Path(sys.executable).parent
 PASSWORD = "gunicorn-test-pw"
 BY_ID = "FROM %s ORDER BY id"
-DRAFT = {"consulted_units": ["VP", "SO_NGANH_DP"], "summary": "Dự thảo kế hoạch chạy trên gunicorn."}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {
+    "consulted_units": ["VP", "SO_NGANH_DP"],
+    "summary": "Dự thảo kế hoạch chạy trên gunicorn.",
+    **FIVE_CLEARS,
+}
 
 pytestmark = [
     pytest.mark.skipif(

@@ -77,4 +77,5 @@ def test_demo_seed_runs_on_the_migrated_schema(migrated_app):
 
     seed_demo("pw-for-migration-test")
     db.session.commit()
-    assert db.session.query(Task).count() == 28
+    assert db.session.query(Task).filter(Task.kind == "plan").count() == 28
+    assert db.session.query(Task).filter(Task.kind == "report").count() == 9  # the reporting cycle

@@ -1,7 +1,9 @@
 """The scheduler starts one process instance per period of each standing duty (workflows/periods.py).
 
 Demo standing duties (task type continuous_duty, plan issued 2025-03-04): 2.a "thường xuyên" → monthly;
-8.c and 10.a "thường xuyên, hằng năm" → yearly. Times are passed explicitly, never read from the clock.
+8.c and 10.a "thường xuyên, hằng năm" → yearly. The plan's reporting tasks (kind `report`: BC-TH and one
+BC-<unit> per reporting unit, app/services/reporting.py) are started monthly too, the current month only
+(tests/test_reporting_cycle.py runs them). Times are passed explicitly, never read from the clock.
 """
 
 from __future__ import annotations
@@ -28,7 +30,23 @@ FIRST_TICK = [
     ("8.c", "2025"),
     ("10.a", "2025"),
 ]
+REPORTING_CODES = (
+    "BC-TH",
+    "BC-VP",
+    "BC-KHTC",
+    "BC-CNTT",
+    "BC-HTS",
+    "BC-QLKH",
+    "BC-QLCN",
+    "BC-TTCNTT",
+    "BC-TTUD",
+)
+# The reporting tasks start this month only: no catch-up of March and April.
+REPORTING_TICK = [(code, "2025-05") for code in REPORTING_CODES]
+EVERY_FIRST_TICK = FIRST_TICK + REPORTING_TICK
 REPORT = {"done": "Đã thực hiện", "results": "Kết quả", "percent": 80}
+# The "5 rõ" the first step asks for while the duty (2.a, led by VP) lacks them.
+FIVE_CLEARS = {"assignee": "vp.cv", "expected_result": "Báo cáo kết quả thực hiện hằng tháng"}
 
 
 def _instance(code: str, period: str) -> ProcessInstance:
@@ -66,11 +84,13 @@ def test_periods_due_by_recurrence(app):
     assert periods_due(task("2.a"), date(2025, 3, 4)) == ["2025-03"]
     assert periods_due(task("2.a"), date(2025, 3, 3)) == []  # before the plan was issued
     assert periods_due(task("1.a"), TODAY) == []  # not a standing duty
+    assert periods_due(task("BC-CNTT"), TODAY) == ["2025-05"]  # a reporting task: this month only
+    assert periods_due(task("BC-TH"), date(2025, 3, 3)) == []
 
 
 def test_tick_starts_each_due_period_with_one_report_item(app):
     report = tick(NOW)
-    assert sorted(report.periods_started) == sorted(f"{c} {p}" for c, p in FIRST_TICK)
+    assert sorted(report.periods_started) == sorted(f"{c} {p}" for c, p in EVERY_FIRST_TICK)
     for code, period in FIRST_TICK:
         instance = _instance(code, period)
         duty = task(code)
@@ -90,7 +110,7 @@ def test_tick_starts_each_due_period_with_one_report_item(app):
 
 
 def test_second_tick_starts_nothing(app):
-    assert len(start_due_periods(TODAY, NOW)) == 5
+    assert len(start_due_periods(TODAY, NOW)) == 5 + 9
     count = _instance_count()
     assert start_due_periods(TODAY, NOW) == []
     assert tick(NOW).periods_started == []
@@ -132,13 +152,13 @@ def test_two_ticks_at_once_start_each_period_once(app):
     for thread in threads:
         thread.join(timeout=60)
     assert not failures and not any(t.is_alive() for t in threads), failures
-    assert sorted(results[0] + results[1]) == sorted(FIRST_TICK)
+    assert sorted(results[0] + results[1]) == sorted(EVERY_FIRST_TICK)
     db.session.expire_all()
-    assert _instance_count() == 5
+    assert _instance_count() == 5 + 9
     periods = db.session.execute(
         select(ProcessInstance.task_id, ProcessInstance.period).where(ProcessInstance.period.is_not(None))
     ).all()
-    assert len(periods) == len(set(periods)) == 5
+    assert len(periods) == len(set(periods)) == 5 + 9
 
 
 def test_a_period_runs_to_its_end_and_the_duty_goes_on(app):
@@ -147,7 +167,8 @@ def test_a_period_runs_to_its_end_and_the_duty_goes_on(app):
     specialist, head = user("vp.cv"), user("vp.tp")
 
     (report_item,) = _period_items(march)
-    result = advance(report_item, specialist, REPORT)
+    # the first report of the duty gives the "5 rõ" it lacks; a returned report need not repeat them
+    result = advance(report_item, specialist, {**REPORT, **FIVE_CLEARS})
     assert [i.step for i in result.next_items] == ["head_review"]
     result = advance(result.next_items[0], head, {"decision": "return"}, "Bổ sung số liệu")
     assert [i.step for i in result.next_items] == ["period_report"]
@@ -170,7 +191,7 @@ def test_a_period_runs_to_its_end_and_the_duty_goes_on(app):
 def test_tick_command(app, runner, now):
     output = runner.invoke(args=["workflows", "tick", "--now", now])
     assert output.exit_code == 0, output.output
-    assert "periods_started: 5" in output.output
+    assert "periods_started: 14" in output.output
     assert "2.a 2025-03" in output.output
     again = runner.invoke(args=["workflows", "tick", "--now", now])
     assert "periods_started: 0" in again.output

@@ -164,6 +164,8 @@ def test_a_started_task_keeps_the_map_of_its_version(app):
 # --- per state ------------------------------------------------------------------------------------
 
 LEAD = {"cntt.cv", "cntt.tp", "admin"}
+# The "5 rõ" the first step asks for while 1.a lacks them.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được ban hành"}
 # draft_plan: state -> (who may edit fields, who may edit files), as bpmn/permissions/draft_plan.json says
 DRAFT_PLAN_STATES = {
     TaskState.NOT_STARTED: ({"cntt.tp", "giamdoc", "admin"}, {"cntt.cv", "cntt.tp", "giamdoc", "admin"}),
@@ -191,7 +193,8 @@ def test_draft_plan_permissions_per_state(app, state):
 def test_consulted_units_add_files_only_while_opinions_are_collected(app):
     t1a, cv = task("1.a"), user("cntt.cv")
     start_process(t1a, cv)
-    advance(open_item(t1a, "draft"), cv, {"consulted_units": ["VP", "SO_NGANH_DP"], "summary": "Dự thảo"})
+    draft = {"consulted_units": ["VP", "SO_NGANH_DP"], "summary": "Dự thảo", **FIVE_CLEARS}
+    advance(open_item(t1a, "draft"), cv, draft)
     assert not may_edit_files(user("vp.cv"), t1a)
     advance(open_item(t1a, "review_draft"), user("cntt.tp"), {"decision": "approve"})
     assert t1a.state == TaskState.COLLECTING_OPINIONS

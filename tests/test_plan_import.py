@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Indicator, Plan, PlanSection, Task, TaskCoordination, TaskState, Unit, UnitKind, User
+from app.models.plans import TaskKind
 from app.services import plan_import
 from app.services.demo import DEMO_PLAN_PATH, DEMO_UNITS_PATH
 from app.services.plan_import import (
@@ -56,6 +57,11 @@ def unit(code: str) -> Unit:
     return db.session.scalar(select(Unit).where(Unit.code == code))
 
 
+def plan_task_count() -> int:
+    """The plan's own tasks (not its reporting tasks, kind `report`)."""
+    return db.session.scalar(select(func.count()).select_from(Task).where(Task.kind == TaskKind.PLAN))
+
+
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -77,8 +83,10 @@ def test_import_into_empty_database_creates_everything(imported):
         "10 sections (10 created, 0 updated, 0 unchanged)",
         "28 tasks (28 created, 0 updated, 0 unchanged)",
         "26 indicators (26 created, 0 updated, 0 unchanged)",
+        "9 reporting tasks (9 created, 0 updated, 0 unchanged)",  # app.services.reporting
     ]
-    assert (count(Plan), count(PlanSection), count(Task), count(Indicator)) == (1, 10, 28, 26)
+    assert (count(Plan), count(PlanSection), count(Indicator)) == (1, 10, 26)
+    assert (plan_task_count(), count(Task)) == (28, 28 + 9)
     horizons = db.session.execute(select(Indicator.horizon, func.count()).group_by(Indicator.horizon)).all()
     assert dict(horizons) == {2030: 22, 2045: 4}
 
@@ -108,8 +116,10 @@ def test_plan_document_fields(imported):
 def test_sections_and_task_positions_follow_the_file(imported):
     plan = db.session.scalar(select(Plan))
     assert [(s.number, s.position) for s in plan.sections] == [(str(n), n) for n in range(1, 11)]
-    assert [t.code for t in plan.tasks] == [t["code"] for t in PLAN_YAML["tasks"]]
-    assert [t.position for t in plan.tasks] == list(range(1, 29))
+    own = [t for t in plan.tasks if t.kind == TaskKind.PLAN]
+    assert [t.code for t in own] == [t["code"] for t in PLAN_YAML["tasks"]]
+    assert [t.position for t in own] == list(range(1, 29))
+    assert [t.position for t in plan.tasks if t.kind == TaskKind.REPORT] == list(range(29, 38))  # after them
     assert task("5").item is None and task("5").section.number == "5"
     assert task("4.h").section.heading == "Tăng cường đầu tư, hoàn thiện hạ tầng công nghệ thông tin"
 
@@ -395,6 +405,7 @@ def test_importing_twice_changes_nothing(imported):
         "10 sections (0 created, 0 updated, 10 unchanged)",
         "28 tasks (0 created, 0 updated, 28 unchanged)",
         "26 indicators (0 created, 0 updated, 26 unchanged)",
+        "9 reporting tasks (0 created, 0 updated, 9 unchanged)",
     ]
     assert dump_database() == before
 
@@ -445,7 +456,8 @@ def test_cli_import_into_empty_database(empty_app):
     )
     assert result.exit_code == 0, result.output
     assert "28 tasks (28 created, 0 updated, 0 unchanged)" in result.output
-    assert count(Task) == 28
+    assert "9 reporting tasks (9 created, 0 updated, 0 unchanged)" in result.output
+    assert plan_task_count() == 28
 
 
 def test_cli_import_again_reports_unchanged(runner):

@@ -22,7 +22,9 @@ API = "/api/v1"
 RACERS = 8
 ROUNDS = 50
 TASKS = ("1.a", "1.b", "3.b", "4.a", "4.b")
-DRAFT = {"consulted_units": ["VP"], "summary": "Dự thảo"}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {"consulted_units": ["VP"], "summary": "Dự thảo", **FIVE_CLEARS}
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from workflows.engine import advance, start_process
 from workflows.errors import Conflict, InvalidData, NotAllowed
 
 TABLES = ("work_items", "audit_events", "notifications", "tasks")
-DRAFT = {"consulted_units": ["VP", "TTCNTT"], "summary": "Dự thảo kế hoạch"}
+# The first step also states the task's "5 rõ" the plan left open: who is responsible, what result.
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": "Kế hoạch được UBND tỉnh ban hành"}
+DRAFT = {"consulted_units": ["VP", "TTCNTT"], "summary": "Dự thảo kế hoạch", **FIVE_CLEARS}
 
 
 def user(username: str) -> User:

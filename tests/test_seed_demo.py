@@ -64,7 +64,8 @@ def test_seed_into_empty_database(empty_app):
     assert [tuple(a) for a in accounts] == EXPECTED_ACCOUNTS
     assert all(isinstance(a, DemoAccount) for a in accounts)
     assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
-    assert db.session.scalar(select(func.count()).select_from(Task)) == 28
+    assert db.session.scalar(select(func.count()).select_from(Task).where(Task.kind == "plan")) == 28
+    assert db.session.scalar(select(func.count()).select_from(Task).where(Task.kind == "report")) == 9
     assert db.session.scalar(select(func.count()).select_from(Unit)) == 23
 
 

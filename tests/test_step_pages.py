@@ -12,6 +12,9 @@ from tests.conftest import csrf_token_from
 from workflows.engine import advance, start_process
 
 SUMMARY = "Dự thảo Kế hoạch tuyên truyền về chuyển đổi số năm 2025."
+# The "5 rõ" the first step asks for while 1.a lacks them (a radio value and a text field on the web).
+RESULT = "Kế hoạch được UBND tỉnh ban hành"
+FIVE_CLEARS = {"assignee": "cntt.cv", "expected_result": RESULT}
 
 
 def task_1a() -> Task:
@@ -43,7 +46,8 @@ def started() -> tuple[Task, WorkItem]:
 
 def in_review() -> tuple[Task, WorkItem]:
     task, draft = started()
-    advance(draft, user("cntt.cv"), {"consulted_units": ["VP", "TTCNTT", "SO_NGANH_DP"], "summary": SUMMARY})
+    data = {"consulted_units": ["VP", "TTCNTT", "SO_NGANH_DP"], "summary": SUMMARY, **FIVE_CLEARS}
+    advance(draft, user("cntt.cv"), data)
     (review,) = open_items(task)
     return task, review
 
@@ -114,6 +118,7 @@ def test_submitting_nothing_answers_422_with_field_errors_and_changes_nothing(cl
     assert "Vui lòng kiểm tra lại" in doc.get_element_by_id("form-errors").text_content()
     assert feedback(doc, "consulted_units") == "Chọn ít nhất 1."
     assert feedback(doc, "summary") == "Trường này là bắt buộc."
+    assert feedback(doc, "assignee") and feedback(doc, "expected_result") == "Trường này là bắt buộc."
     assert "is-invalid" in doc.get_element_by_id("field-summary").get("class")
     assert doc.get_element_by_id("field-summary").get("aria-describedby").endswith("field-summary-error")
     db.session.expire_all()
@@ -140,14 +145,31 @@ def test_what_was_typed_is_kept_after_an_error(client, auth):
 def test_valid_draft_advances_to_review(client, auth):
     task, draft = started()
     auth.login("cntt.cv")
-    fields = {"consulted_units": ["VP", "TTCNTT"], "summary": f"  {SUMMARY} ", "comment": "Kính trình"}
+    fields = {
+        "consulted_units": ["VP", "TTCNTT"],
+        "summary": f"  {SUMMARY} ",
+        "comment": "Kính trình",
+        "assignee": "cntt.cv",
+        "expected_result": f" {RESULT}  ",
+    }
     response = post_step(client, draft.id, fields)
     assert response.status_code == 302 and response.headers["Location"] == f"/tasks/{task.id}"
     db.session.expire_all()
-    assert task_1a().state == TaskState.REVIEWING
+    done = task_1a()
+    assert done.state == TaskState.REVIEWING
+    assert (done.assignee.username, done.expected_result) == ("cntt.cv", RESULT)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.work_item_id == draft.id))
     assert event.action == "step.completed" and event.actor_username == "cntt.cv"
-    assert event.data == {"consulted_units": ["VP", "TTCNTT"], "summary": SUMMARY}
+    assert event.data == {"consulted_units": ["VP", "TTCNTT"], "summary": SUMMARY, **FIVE_CLEARS}
+    updated = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.task_id == task.id, AuditEvent.action == "task.updated")
+    )
+    assert updated.id < event.id and updated.actor_username == "cntt.cv"
+    assert updated.data == {
+        "before": {"assignee": None, "expected_result": None},
+        "after": FIVE_CLEARS,
+        "at_step": True,
+    }
     assert event.comment == "Kính trình"
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "Đã hoàn thành bước “Soạn thảo dự thảo" in page
@@ -210,9 +232,9 @@ def test_posting_to_a_completed_step_says_so_and_changes_nothing(client, auth):
     task, draft = started()
     auth.login("cntt.cv")
     token = csrf_token_from(client.get(f"/steps/{draft.id}").get_data(as_text=True))
-    advance(draft, user("cntt.cv"), {"consulted_units": ["VP"], "summary": SUMMARY})
+    advance(draft, user("cntt.cv"), {"consulted_units": ["VP"], "summary": SUMMARY, **FIVE_CLEARS})
     before = audit_count(task)
-    fields = {"csrf_token": token, "consulted_units": ["HTS"], "summary": "Lần hai"}
+    fields = {"csrf_token": token, "consulted_units": ["HTS"], "summary": "Lần hai", **FIVE_CLEARS}
     response = client.post(f"/steps/{draft.id}", data=fields)
     assert response.status_code == 303 or response.status_code == 302
     assert response.headers["Location"] == "/worklist"
@@ -387,16 +409,19 @@ def test_a_vetoed_step_says_why_and_keeps_the_form(client, auth):
     auth.login("cntt.cv")
     signals.step_completing.connect(veto)
     try:
-        response = post_step(client, draft.id, {"consulted_units": ["VP"], "summary": SUMMARY})
+        response = post_step(client, draft.id, {"consulted_units": ["VP"], "summary": SUMMARY, **FIVE_CLEARS})
     finally:
         signals.step_completing.disconnect(veto)
     assert response.status_code == 409
     doc = page_of(response)
     assert "Chưa đính kèm dự thảo." in doc.get_element_by_id("step-refused").text_content()
     assert doc.get_element_by_id("field-summary").text_content() == SUMMARY
+    assert doc.get_element_by_id("field-expected_result").text_content() == RESULT
     db.session.expire_all()
     assert db.session.get(WorkItem, draft.id).status == WorkItemStatus.OPEN
-    assert task_1a().state == TaskState.DRAFTING
+    vetoed = task_1a()
+    assert vetoed.state == TaskState.DRAFTING
+    assert vetoed.assignee is None and vetoed.expected_result is None  # the vetoed step changed nothing
 
 
 def test_a_process_that_cannot_go_on_is_explained(client, auth, monkeypatch):

@@ -90,7 +90,11 @@ def test_all_three_at_once_with_one_audit_row(app, patch):
 def test_audit_lists_only_the_fields_that_changed_and_a_no_op_writes_nothing(app, patch):
     ok(patch("cntt.tp", "1.a", {"assignee": "cntt.cv", "deadline": "2025-02-28"}))
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == TASK_UPDATED)).all()
-    assert event.data == {"before": {"assignee": None}, "after": {"assignee": "cntt.cv"}, "state": "not_started"}
+    assert event.data == {
+        "before": {"assignee": None},
+        "after": {"assignee": "cntt.cv"},
+        "state": "not_started",
+    }
     before = snapshot()
     ok(patch("cntt.tp", "1.a", {"assignee": "cntt.cv"}))
     assert snapshot() == before

@@ -141,12 +141,17 @@ def test_an_overdue_step_marks_its_task_until_it_is_done(app, clock):
         item = open_item(t1b, step)
         advance(item, user(actor), sample_data(form_of(item)), None)
     opinions = open_items(t1b, "collect_opinions")
-    assert {as_utc(item.due_at) for item in opinions} == {local(2025, 3, 20)}  # P10D from 10/03 09:00
+    # ten working days from Monday 10/03: Monday 24/03, to the end of the day in Hà Nội
+    end_of_24th = datetime(2025, 3, 24, 23, 59, 59, tzinfo=LOCAL_TZ)
+    assert {as_utc(item.due_at) for item in opinions} == {end_of_24th}
 
     clock.move_to(local(2025, 3, 14))
     tick_twice()
+    assert mark_of("1.b") == NONE  # ten days before
+    clock.move_to(local(2025, 3, 18))
+    tick_twice()
     assert mark_of("1.b") == DUE_SOON
-    clock.move_to(local(2025, 3, 21))
+    clock.move_to(local(2025, 3, 25))
     report = tick_twice()
     assert mark_of("1.b") == OVERDUE
     assert {f"escalate-head #{item.id}" for item in opinions} <= set(report.done["escalations_sent"])

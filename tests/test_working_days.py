@@ -150,17 +150,14 @@ def test_check_step_refuses_an_unknown_calendar_and_partial_working_days(props, 
 
 
 SHIPPED_XML = (SHIPPED_BPMN_DIR / "draft_plan.bpmn").read_text(encoding="utf-8")
-WORKING_PROPERTY = (
-    '<spiffworkflow:property name="due" value="P10D" />\n'
-    '          <spiffworkflow:property name="due_calendar" value="{calendar}" />'
-)
+SHIPPED_CALENDAR = '<spiffworkflow:property name="due_calendar" value="working" />'
+CALENDAR_PROPERTY = '<spiffworkflow:property name="due_calendar" value="{calendar}" />'
 
 
 def _deploy_draft_plan(calendar: str):
-    xml = SHIPPED_XML.replace(
-        '<spiffworkflow:property name="due" value="P10D" />', WORKING_PROPERTY.format(calendar=calendar)
-    )
-    assert xml != SHIPPED_XML
+    """draft_plan with collect_opinions' calendar set to `calendar` (the shipped one counts working days)."""
+    assert SHIPPED_XML.count(SHIPPED_CALENDAR) == 1
+    xml = SHIPPED_XML.replace(SHIPPED_CALENDAR, CALENDAR_PROPERTY.format(calendar=calendar))
     return deploy(xml, load_forms(SHIPPED_BPMN_DIR / "forms" / "draft_plan"), source="draft_plan.bpmn")
 
 

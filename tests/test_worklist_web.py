@@ -15,7 +15,13 @@ from app.services.clock import utcnow
 from tests.conftest import csrf_token_from
 from workflows.engine import advance
 
-DRAFT_DATA = {"consulted_units": ["VP", "TTCNTT"], "summary": "Dự thảo Kế hoạch tuyên truyền chuyển đổi số."}
+DRAFT_DATA = {
+    "consulted_units": ["VP", "TTCNTT"],
+    "summary": "Dự thảo Kế hoạch tuyên truyền chuyển đổi số.",
+    # the "5 rõ" the first step asks for while 1.a lacks them
+    "assignee": "cntt.cv",
+    "expected_result": "Kế hoạch được UBND tỉnh ban hành",
+}
 
 
 def task_by_code(code: str = "1.a") -> Task:

@@ -26,6 +26,7 @@ def payload(name: str) -> str:
 
 TITLE, UNIT, FULL_NAME = payload("title"), payload("unit"), payload("fullname")
 SUMMARY, COMMENT, OPINION = payload("summary"), payload("comment"), payload("opinion")
+RESULT = payload("result")  # the expected result ("rõ kết quả") the first step asks for
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,8 @@ def _open(task: Task, step: str) -> list[WorkItem]:
 
 @pytest.fixture
 def hostile(app):
-    """Task 1.a with markup in its title, lead unit, drafter's name, summary, comment and an opinion."""
+    """Task 1.a with markup in its title, lead unit, drafter's name, summary, expected result, comment and
+    an opinion."""
     task = db.session.scalar(select(Task).where(Task.code == "1.a"))
     task.title = TITLE
     task.lead_unit.name = UNIT
@@ -60,7 +62,13 @@ def hostile(app):
     db.session.commit()
     start_process(task, drafter)
     (draft,) = _open(task, "draft")
-    advance(draft, _user("cntt.cv"), {"consulted_units": ["VP", "TTCNTT"], "summary": SUMMARY}, COMMENT)
+    data = {
+        "consulted_units": ["VP", "TTCNTT"],
+        "summary": SUMMARY,
+        "assignee": "cntt.cv",
+        "expected_result": RESULT,
+    }
+    advance(draft, _user("cntt.cv"), data, COMMENT)
     (review,) = _open(task, "review_draft")
     advance(review, _user("cntt.tp"), {"decision": "approve"}, None)
     vp_item = next(item for item in _open(task, "collect_opinions") if item.item_unit.code == "VP")
@@ -101,7 +109,7 @@ def test_plan_page_filtered_by_a_hostile_query(client, auth, hostile):
 
 def test_task_page_with_its_history(client, auth, hostile):
     page = _page(client, auth, "giamsat", f"/tasks/{hostile.id}")
-    _assert_escaped(page, TITLE, UNIT, FULL_NAME, COMMENT)
+    _assert_escaped(page, TITLE, UNIT, FULL_NAME, COMMENT, RESULT)
 
 
 def test_worklist(client, auth, hostile):
@@ -131,6 +139,7 @@ def test_api_returns_the_text_as_data(client, api_token, hostile):
     assert task.mimetype == "application/json"
     body = task.get_json()
     assert body["title"] == TITLE and body["lead_unit"]["name"] == UNIT
+    assert body["expected_result"] == RESULT
     events = client.get(f"/api/v1/tasks/{hostile.id}/history", headers=headers).get_json()["events"]
     assert COMMENT in [event["comment"] for event in events]
     assert FULL_NAME in [event["actor"]["full_name"] for event in events]

@@ -35,6 +35,8 @@ from app.models import (
     WorkItemStatus,
 )
 from app.services.clock import utcnow
+from app.services.task_editing import apply_first_step_fields
+from app.services.task_types import PERIODIC_TYPES
 from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.guards import may_act, may_start
@@ -49,7 +51,7 @@ from workflows.runtime import (
 )
 from workflows.sandbox import UnsafeCode
 from workflows.serializer import SERIALIZER_VERSION
-from workflows.step_data import step_data_errors
+from workflows.step_data import is_first_step, step_data_errors
 from workflows.timers import fire_due, next_timer_at, timer_names
 from workflows.work_items import state_while_open, sync_work_items
 
@@ -86,6 +88,8 @@ def start_process(task: Task, user: User, process_key: str | None = None) -> Ste
         raise NotAllowed("only the lead unit, leaders and admins may start this task's process")
     if task.state == TaskState.WAITING_GUIDANCE:
         raise Conflict("waiting for central guidance: record that it arrived before starting")
+    if task.task_type in PERIODIC_TYPES:
+        raise Conflict("this task runs one process per period, started by the scheduler")
     key = process_key or task.task_type or DEFAULT_PROCESS
     definition = latest_definition(key)
     if definition is None:
@@ -242,9 +246,11 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     if not is_ready(spiff_task):
         raise Conflict("this step is no longer waiting (it was cancelled or the process moved on)")
     signals.step_completing.send(item, user=user, data=data, comment=comment)
+    cleared = apply_first_step_fields(item.task, user, data) if is_first_step(item) else None
     with _engine_errors():
         complete_user_task(workflow, spiff_task, data)
-    return _write_step(instance, workflow, loaded, item, user, data, comment, now)
+    result, events = _write_step(instance, workflow, loaded, item, user, data, comment, now)
+    return result, ([cleared] if cleared is not None else []) + events
 
 
 def _lock_and_read_state(instance: ProcessInstance) -> None:

@@ -7,6 +7,14 @@ and each records what was done in that period. The cadence comes from the task's
 plan's issue date (or today, if the plan has none) up to and including the current one, in the
 department's time zone.
 
+The plan's monthly reporting cycle runs the same way: its reporting tasks (kind `report`, task types
+`monthly_report` — one per unit — and `monthly_consolidation`, app/services/reporting.py) recur
+`continuous`, so each gets one instance a month, and reminders, escalation, due marks, timers and the
+worklist treat their steps like any other. A month's report is only worth asking for while that month
+lasts, so reporting tasks start the current month only: no catch-up of past months (a server started
+long after the plan's issue date does not send every unit two years of overdue reports), whereas each
+past period of a standing duty is started, since each records work done.
+
 Starting a period is idempotent across servers: `ProcessInstance` has a unique (task_id, period), the
 start first takes the task's row (concurrent starts queue there), then checks for the period, and a
 second insert that still slips through fails on the constraint and is skipped.
@@ -22,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import ProcessInstance, Recurrence, Task, TaskState
 from app.services.clock import local_today, utcnow
-from app.services.task_types import CONTINUOUS_DUTY
+from app.services.reporting import REPORTING_TYPES
+from app.services.task_types import PERIODIC_TYPES
 from workflows import signals
 from workflows.engine import _start, latest_definition
 from workflows.errors import InvalidData
@@ -32,8 +41,8 @@ YEARLY = "year"
 
 
 def cadence(task: Task) -> str | None:
-    """`year`, `month`, or None for a task that is not a standing duty."""
-    if task.task_type != CONTINUOUS_DUTY:
+    """`year`, `month`, or None for a task that is not run per period."""
+    if task.task_type not in PERIODIC_TYPES:
         return None
     recurrence = set(task.recurrence or [])
     if Recurrence.YEARLY in recurrence:
@@ -48,7 +57,8 @@ def period_of(day: date, every: str) -> str:
 
 
 def periods_due(task: Task, today: date | None = None) -> list[str]:
-    """Every period of the task from the plan's issue date up to and including today's, oldest first."""
+    """Every period of the task from the plan's issue date up to and including today's, oldest first
+    (a reporting task: today's only, see the module docstring)."""
     every = cadence(task)
     if every is None:
         return []
@@ -56,6 +66,8 @@ def periods_due(task: Task, today: date | None = None) -> list[str]:
     first = task.plan.issued_on or today
     if first > today:
         return []
+    if task.task_type in REPORTING_TYPES:
+        return [period_of(today, every)]
     if every == YEARLY:
         return [f"{year:04d}" for year in range(first.year, today.year + 1)]
     periods, year, month = [], first.year, first.month
@@ -101,12 +113,12 @@ def start_period(task: Task, period: str, now: datetime | None = None) -> Proces
 
 
 def duty_tasks() -> list[Task]:
-    query = select(Task).where(Task.task_type == CONTINUOUS_DUTY).order_by(Task.plan_id, Task.position)
+    query = select(Task).where(Task.task_type.in_(PERIODIC_TYPES)).order_by(Task.plan_id, Task.position)
     return list(db.session.scalars(query))
 
 
 def start_due_periods(today: date | None = None, now: datetime | None = None) -> list[tuple[str, str]]:
-    """Start every missing period of every standing duty, one transaction each: [(task code, period)]."""
+    """Start every missing period of every periodic task, one transaction each: [(task code, period)]."""
     today = today or local_today()
     now = now or utcnow()
     started: list[tuple[str, str]] = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import TaskNotFoundException
@@ -88,7 +89,7 @@ def first_steps_of(spec) -> frozenset[str]:
         seen.add(task_spec.name)
         if isinstance(task_spec, UserTask):
             found.add(task_spec.bpmn_id)
-        else:
+        elif not isinstance(task_spec, BoundaryEvent):  # what follows one comes after its activity began
             todo.extend(task_spec.outputs)
     return frozenset(found)
 

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Task, Unit, WorkItem
+from app.services.five_clears import with_first_step_fields
 from app.services.form_options import options_for
 from workflows.forms import validate_form
-from workflows.runtime import forms_of
+from workflows.runtime import forms_of, loaded_spec
 
 
 def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str]:
@@ -18,8 +19,17 @@ def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str
 
 
 def step_form(item: WorkItem) -> dict:
-    """The JSON Schema form of the item's step (read without loading the instance's state)."""
-    return forms_of(item.instance.definition).get(item.form_key or item.step, {})
+    """The JSON Schema form of the item's step (read without loading the instance's state): the form of
+    the diagram, and on the first step of a process the "5 rõ" fields the task asks for."""
+    form = forms_of(item.instance.definition).get(item.form_key or item.step, {})
+    if is_first_step(item):
+        return with_first_step_fields(form, item.task)
+    return form
+
+
+def is_first_step(item: WorkItem) -> bool:
+    """A step the process opens with (also when the work comes back to it)."""
+    return item.step in loaded_spec(item.instance.definition).first_steps
 
 
 def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:

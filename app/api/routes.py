@@ -89,7 +89,8 @@ def list_plans() -> ResponseReturnValue:
 
 @bp.get("/plans/<int:plan_id>/tasks")
 def list_plan_tasks(plan_id: int) -> ResponseReturnValue:
-    """Tasks of the plan in document order, filtered by `unit`, `state` and `overdue`."""
+    """Tasks of the plan in document order, filtered by `unit`, `state` and `overdue`; `kind=report`
+    lists its reporting tasks instead of its own (app.services.reporting)."""
     plan = plan_or_404(plan_id)
     try:
         task_filter = TaskFilter.from_args(request.args)

@@ -12,7 +12,7 @@ from app.services.api_tokens import as_utc
 from app.services.clock import utcnow
 from app.services.deadlines import is_overdue
 from workflows.guards import actions_for
-from workflows.runtime import forms_of
+from workflows.step_data import step_form
 from workflows.worklist import current_instance, open_items_of
 
 
@@ -54,7 +54,6 @@ def plan_json(plan: Plan, task_count: int) -> dict[str, Any]:
 
 def work_item_json(item: WorkItem, user: User | None) -> dict[str, Any]:
     """A step waiting (or once waiting) for someone, with its form and what `user` may do with it."""
-    forms = forms_of(item.instance.definition)
     is_open = item.status == WorkItemStatus.OPEN
     return {
         "id": item.id,
@@ -71,7 +70,7 @@ def work_item_json(item: WorkItem, user: User | None) -> dict[str, Any]:
         "due_at": iso_timestamp(item.due_at),
         "overdue": is_open and item.due_at is not None and as_utc(item.due_at) < utcnow(),
         "status": item.status,
-        "form": forms.get(item.form_key or item.step, {}),
+        "form": step_form(item),
         "actions": actions_for(user, item) if user is not None else [],
     }
 
@@ -143,6 +142,7 @@ def task_json(
         "due_status": task.due_status or None,  # due_soon | overdue (a step past due), from the scheduler
         "expected_result": task.expected_result,
         "task_type": task.task_type,
+        "kind": task.kind,  # plan | report (the monthly reporting cycle's tasks)
         "state": task.state,
         "progress": task.progress,
         "result": task.result,

@@ -1,4 +1,5 @@
-"""Plans: the list, one plan's tasks under its section headings (with filters), its indicators."""
+"""Plans: the list, one plan's tasks under its section headings (with filters) and its reporting
+tasks ("Báo cáo định kỳ"), its indicators."""
 
 from flask import redirect, render_template, request, url_for
 
@@ -7,6 +8,7 @@ from app.models import Plan, TaskState
 from app.plans import bp
 from app.services import plan_queries
 from app.services.clock import local_today
+from app.services.reporting import reporting_overview
 from app.services.task_queries import InvalidFilter, TaskFilter, lead_units_of, plan_tasks
 
 
@@ -41,6 +43,7 @@ def show(plan_id: int):
         states=TaskState.ALL,
         documents=plan_queries.implemented_documents(plan),
         reporting=plan_queries.reporting_summary(plan),
+        reporting_rows=reporting_overview(plan, today),
     ), 400 if filter_errors else 200
 
 

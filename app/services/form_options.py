@@ -44,7 +44,16 @@ def consultable_units(task: Task | None = None) -> list[Option]:
     ]
 
 
-OPTION_SOURCES = {"consultable_units": consultable_units}
+def assignable_users(task: Task | None = None) -> list[Option]:
+    """(username, "full name — unit") of the people who may be made responsible for the task."""
+    from app.services.task_editing import assignable_users as users_for  # it imports the engine
+
+    if task is None:
+        return []
+    return [(user.username, f"{user.full_name} — {user.unit.name}") for user in users_for(task)]
+
+
+OPTION_SOURCES = {"consultable_units": consultable_units, "assignable_users": assignable_users}
 
 
 def options_for(schema: Mapping, task: Task | None = None) -> dict[str, list[Option]]:

@@ -6,6 +6,9 @@ number) and only values that differ are written, so importing the same files twi
 A task's workflow fields (state, progress, assignee) are left alone unless the file states them.
 A task without a `task_type` gets one by the rule of app.services.task_types (a type already stored
 is kept); a new task that waits for central guidance starts in `waiting_guidance`.
+After the plan is written, its reporting tasks (kind `report`: one monthly report per unit and one
+consolidation, from the plan's reporting rules) are created or updated in the same transaction by
+app.services.reporting.ensure_reporting_tasks, counted apart as "reporting tasks".
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from app.services.plan_import_validation import (
     validate_plan,
     validate_units,
 )
+from app.services.reporting import ensure_reporting_tasks
 from app.services.task_types import apply_rule
 
 # Optional task fields: YAML key -> column. Written only when the key is in the file.
@@ -72,6 +76,7 @@ class ImportStats:
     sections: KindStats = field(default_factory=KindStats)
     tasks: KindStats = field(default_factory=KindStats)
     indicators: KindStats = field(default_factory=KindStats)
+    reporting_tasks: KindStats = field(default_factory=KindStats)
 
     def kinds(self) -> dict[str, KindStats]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -90,7 +95,9 @@ class ImportStats:
     def lines(self) -> list[str]:
         kinds = self.kinds().items()
         return [
-            stats.describe(name if stats.total != 1 else name[:-1]) for name, stats in kinds if stats.total
+            stats.describe((name if stats.total != 1 else name[:-1]).replace("_", " "))
+            for name, stats in kinds
+            if stats.total
         ]
 
 
@@ -256,6 +263,8 @@ def import_plan(data: dict) -> ImportStats:
     for position, record in enumerate((data.get("appendix_i") or {}).get("indicators") or [], start=1):
         _upsert_indicator(w, record, position)
     db.session.flush()
+    for outcome in ensure_reporting_tasks(w.plan):
+        stats.reporting_tasks.add(outcome.created, outcome.changed)
     return stats
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Indicator, Plan, PlanSection, Task
+from app.models.plans import TaskKind
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,14 @@ class HorizonBlock:
 
 
 def plans_with_task_counts() -> list[PlanRow]:
-    """Every plan, newest first, with its number of tasks counted in one grouped query."""
-    counts = select(Task.plan_id, func.count(Task.id).label("task_count")).group_by(Task.plan_id).subquery()
+    """Every plan, newest first, with its number of tasks (its own, not the reporting tasks) counted
+    in one grouped query."""
+    counts = (
+        select(Task.plan_id, func.count(Task.id).label("task_count"))
+        .where(Task.kind == TaskKind.PLAN)
+        .group_by(Task.plan_id)
+        .subquery()
+    )
     query = (
         select(Plan, func.coalesce(counts.c.task_count, 0))
         .outerjoin(counts, counts.c.plan_id == Plan.id)

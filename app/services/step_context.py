@@ -23,11 +23,14 @@ from app.models import (
     WorkItemStatus,
 )
 from app.services.clock import utcnow
+from app.services.five_clears import first_step_values
 from app.services.form_options import OPTION_SOURCES, unit_names
+from app.services.task_types import PERIODIC_TYPES
 from workflows.audit import Action
 from workflows.engine import running_instance
 from workflows.guards import actions_for, may_act, may_see, may_start
 from workflows.runtime import loaded_spec
+from workflows.step_data import is_first_step, step_form
 from workflows.worklist import current_instance, history_of, open_items_of
 
 ACTION_LABELS = {
@@ -61,7 +64,7 @@ ENTERED_ACTIONS = (Action.STEP_COMPLETED, Action.STEP_RETURNED)
 
 def form_schema(item: WorkItem) -> dict:
     """The JSON Schema of the item's form (the engine validates against the same one)."""
-    return item.instance.definition.forms.get(item.form_key or item.step) or {}
+    return step_form(item)
 
 
 def documentation(item: WorkItem) -> str | None:
@@ -193,10 +196,12 @@ def previous_values(item: WorkItem, schema: dict) -> dict:
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(1)
     )
+    start = first_step_values(item.task) if is_first_step(item) else {}  # the task's "5 rõ" so far
     if event is None or not event.data or item.item_unit_id is not None:
-        return {}
+        return start
     properties = schema.get("properties") or {}
-    return {k: v for k, v in event.data.items() if k in properties and "enum" not in properties[k]}
+    entered = {k: v for k, v in event.data.items() if k in properties and "enum" not in properties[k]}
+    return start | entered
 
 
 # --- the history, like Plone's review history ---------------------------------------------------
@@ -282,13 +287,14 @@ class TaskWorkflow:
 def task_workflow(task: Task, user: User) -> TaskWorkflow:
     """The task's process, its open steps as the user may use them, and its history.
 
-    The start button is offered while nothing runs, except on a completed or cancelled task and on a
-    task still waiting for central guidance.
+    The start button is offered while nothing runs, except on a completed or cancelled task, a task
+    still waiting for central guidance, and a periodic one (the scheduler starts each period).
     """
     return TaskWorkflow(
         instance=current_instance(task),
         can_start=task.state not in TaskState.CLOSED
         and task.state != TaskState.WAITING_GUIDANCE
+        and task.task_type not in PERIODIC_TYPES
         and may_start(user, task)
         and running_instance(task) is None,
         open_steps=[OpenStep(i, actions_for(user, i), may_see(user, i)) for i in open_items_of(task)],

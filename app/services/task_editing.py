@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DuePrecision, Task, Unit, UnitKind, User
+from app.models import AuditEvent, DuePrecision, Role, Task, Unit, UnitKind, User, UserRole
 from workflows import audit, permissions
 from workflows.errors import InvalidData, NotAllowed, WorkflowError
 from workflows.permissions import may_edit_fields
@@ -49,11 +49,20 @@ def assignable_unit_ids(task: Task) -> set[int]:
     return ids
 
 
+# Who can be responsible for a task: the people who do the work (not a system administrator or a
+# supervisor who happen to be filed under the unit).
+RESPONSIBLE_ROLES = (Role.SPECIALIST, Role.UNIT_HEAD)
+
+
 def assignable_users(task: Task) -> list[User]:
     """The active users `assignee` may name, by unit then name (what a form offers)."""
     query = (
         select(User)
-        .where(User.active.is_(True), User.unit_id.in_(assignable_unit_ids(task)))
+        .where(
+            User.active.is_(True),
+            User.unit_id.in_(assignable_unit_ids(task)),
+            User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(RESPONSIBLE_ROLES))),
+        )
         .order_by(User.unit_id, User.full_name, User.username)
     )
     return list(db.session.scalars(query))
@@ -104,6 +113,8 @@ def _assignee(task: Task, username: str | None) -> tuple[User | None, str | None
         return None, "no active user with this username"
     if user.unit_id not in assignable_unit_ids(task):
         return None, "this user does not belong to the task's lead unit"
+    if not user.has_role(*RESPONSIBLE_ROLES):
+        return None, "only a specialist or a unit head can be responsible for a task"
     return user, None
 
 
@@ -113,6 +124,32 @@ def _shown(name: str, value: Any) -> Any:
     if name == "due_date":
         return value.isoformat() if value is not None else None
     return value
+
+
+FIRST_STEP_NAMES = ("assignee", "expected_result", "deadline", "content")
+
+
+def apply_first_step_fields(task: Task, user: User, data: dict) -> AuditEvent | None:
+    """Set the "5 rõ" fields given at the first step of a process (workflows/step_data.py offers them and
+    has validated them against the form); audited as `task.updated` in the caller's transaction.
+    Raises InvalidData (nothing written) for a value the form cannot judge, e.g. a user who left."""
+    changes = {name: data[name] for name in ("assignee", "expected_result", "deadline") if name in data}
+    values, errors = _new_values(task, changes)
+    if "content" in data:
+        values["content"] = str(data["content"]).strip()
+    if errors:
+        raise InvalidData("invalid task fields", errors)
+    before, after = {}, {}
+    for column, value in values.items():
+        if getattr(task, column) != value:
+            name = {"due_date": "deadline"}.get(column, column)
+            before[name], after[name] = _shown(column, getattr(task, column)), _shown(column, value)
+            setattr(task, column, value)
+    if not after:
+        return None
+    if "deadline" in after:
+        task.due_precision = DuePrecision.DAY
+    return audit.record(TASK_UPDATED, user, task, data={"before": before, "after": after, "at_step": True})
 
 
 def update_task_fields(task: Task, user: User, changes: Any) -> Task:

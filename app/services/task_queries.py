@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Plan, Task, TaskCoordination, TaskState, Unit
+from app.models.plans import TaskKind
 
 
 class InvalidFilter(ValueError):
@@ -25,11 +26,16 @@ class TaskFilter:
     unit: str | None = None  # lead unit code (a sub-unit counts for its task too)
     state: str | None = None
     overdue: bool | None = None
+    kind: str = TaskKind.PLAN  # the plan's own tasks unless `report` (its reporting tasks) is asked for
 
     @classmethod
     def from_args(cls, args) -> TaskFilter:
-        """Read `unit`, `state` and `overdue` from request arguments; blank means "any"."""
+        """Read `unit`, `state`, `overdue` and `kind` from request arguments; blank means "any" (for
+        `kind`: the plan's own tasks)."""
         details = {}
+        kind = (args.get("kind") or "").strip() or TaskKind.PLAN
+        if kind not in TaskKind.ALL:
+            details["kind"] = f"unknown kind; one of {', '.join(TaskKind.ALL)}"
         unit = (args.get("unit") or "").strip() or None
         state = (args.get("state") or "").strip() or None
         overdue_raw = (args.get("overdue") or "").strip().lower()
@@ -43,14 +49,14 @@ class TaskFilter:
             details["overdue"] = "must be true or false"
         if details:
             raise InvalidFilter(details)
-        return cls(unit=unit, state=state, overdue=overdue)
+        return cls(unit=unit, state=state, overdue=overdue, kind=kind)
 
 
 def plan_tasks(plan: Plan, task_filter: TaskFilter, today: date) -> list[Task]:
-    """The plan's tasks in document order, with what a list shows loaded up front."""
+    """The plan's tasks of the filter's kind in document order, with what a list shows loaded up front."""
     query = (
         select(Task)
-        .where(Task.plan_id == plan.id)
+        .where(Task.plan_id == plan.id, Task.kind == task_filter.kind)
         .options(
             selectinload(Task.lead_unit),
             selectinload(Task.lead_sub_unit),
@@ -72,10 +78,7 @@ def plan_tasks(plan: Plan, task_filter: TaskFilter, today: date) -> list[Task]:
 
 
 def lead_units_of(plan: Plan) -> list[Unit]:
-    """Units that lead at least one task of the plan, for the filter menu."""
-    query = (
-        select(Unit)
-        .where(Unit.id.in_(select(Task.lead_unit_id).where(Task.plan_id == plan.id)))
-        .order_by(Unit.name)
-    )
+    """Units that lead at least one of the plan's own tasks, for the filter menu."""
+    leads = select(Task.lead_unit_id).where(Task.plan_id == plan.id, Task.kind == TaskKind.PLAN)
+    query = select(Unit).where(Unit.id.in_(leads)).order_by(Unit.name)
     return list(db.session.scalars(query))

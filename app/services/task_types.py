@@ -28,6 +28,7 @@ from datetime import date
 
 from app.extensions import db
 from app.models import Recurrence, Role, Task, TaskState, User
+from app.services.reporting import MONTHLY_CONSOLIDATION, MONTHLY_REPORT
 from workflows import audit
 from workflows.errors import Conflict, InvalidData, NotAllowed
 
@@ -36,6 +37,9 @@ REVIEW_PROPOSE = "review_propose"
 IMPLEMENT_REPORT = "implement_report"
 CONTINUOUS_DUTY = "continuous_duty"
 TASK_TYPES = (DRAFT_PLAN, REVIEW_PROPOSE, IMPLEMENT_REPORT, CONTINUOUS_DUTY)
+# Run one instance per period, started by the scheduler (workflows/periods.py), never by hand: standing
+# duties and the monthly reporting cycle (app/services/reporting.py).
+PERIODIC_TYPES = (CONTINUOUS_DUTY, MONTHLY_REPORT, MONTHLY_CONSOLIDATION)
 
 GUIDANCE_RECEIVED = audit.Action.GUIDANCE_RECEIVED
 

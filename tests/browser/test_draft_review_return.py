@@ -13,6 +13,8 @@ from tests.conftest import DEMO_PASSWORD
 
 SUMMARY = "Dự thảo Kế hoạch tuyên truyền về chuyển đổi số, nâng cao nhận thức của cán bộ, người dân."
 RETURN_COMMENT = "Đề nghị bổ sung mục tiêu cụ thể và lộ trình thực hiện."
+EXPECTED_RESULT = "Kế hoạch tuyên truyền được UBND tỉnh ban hành."
+RESULT_LABEL = "Kết quả, sản phẩm dự kiến (rõ kết quả)"
 
 
 @contextmanager
@@ -45,6 +47,7 @@ def open_from_worklist(page, step_name: str):
 
 def test_draft_review_return_and_resubmit(browser, live_server):
     head_name = db.session.scalar(select(User.full_name).where(User.username == "cntt.tp"))
+    specialist_name = db.session.scalar(select(User.full_name).where(User.username == "cntt.cv"))
 
     with signed_in(browser, live_server, "cntt.cv") as page:
         page.click("a[href^='/plans/']:not([href$='indicators'])")
@@ -58,6 +61,9 @@ def test_draft_review_return_and_resubmit(browser, live_server):
         page.get_by_label("Văn phòng Sở", exact=True).check()
         page.get_by_label("Trung tâm Công nghệ thông tin", exact=True).check()
         page.get_by_label("Tóm tắt dự thảo").fill(SUMMARY)
+        # the "5 rõ" 1.a still lacks: the person responsible (one of the lead unit's people) and the result
+        page.get_by_role("radio", name=specialist_name).check()
+        page.get_by_label(RESULT_LABEL).fill(EXPECTED_RESULT)
         page.get_by_role("button", name="Hoàn thành bước").click()
         expect(page.locator(".alert-success")).to_contain_text("Đã hoàn thành bước")
         expect(page.locator("#task-state")).to_contain_text("Trưởng đơn vị đang xem xét")
@@ -83,6 +89,8 @@ def test_draft_review_return_and_resubmit(browser, live_server):
         expect(page.locator("#history")).to_contain_text(RETURN_COMMENT)
         expect(page.get_by_label("Tóm tắt dự thảo")).to_have_value(SUMMARY)
         expect(page.get_by_label("Văn phòng Sở", exact=True)).to_be_checked()
+        expect(page.get_by_role("radio", name=specialist_name)).to_be_checked()  # now on the task
+        expect(page.get_by_label(RESULT_LABEL)).to_have_value(EXPECTED_RESULT)
         page.get_by_label("Tóm tắt dự thảo").fill(SUMMARY + " Bổ sung mục tiêu và lộ trình.")
         page.get_by_label("Ý kiến / ghi chú").fill("Đã bổ sung theo ý kiến của Trưởng phòng.")
         page.get_by_role("button", name="Hoàn thành bước").click()
@@ -98,6 +106,7 @@ def test_draft_review_return_and_resubmit(browser, live_server):
         actions = history.locator("li").evaluate_all("items => items.map(i => i.dataset.action)")
         assert actions == [
             "process.started",
+            "task.updated",  # the person and result given with the first draft, not repeated after
             "step.completed",
             "step.returned",
             "step.completed",
