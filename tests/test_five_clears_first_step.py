@@ -138,3 +138,14 @@ def test_the_step_page_offers_the_lead_unit_s_people_and_starts_from_the_task_s_
     assert 'value="admin"' not in page  # filed under CNTT, but an administrator is nobody's "person"
     assert "Kế hoạch tuyên truyền" in page  # the result the task already states, to confirm
     assert "rõ người" in page
+
+
+def test_the_api_says_which_clears_a_task_still_lacks(app, client, api_token):
+    headers = {"Authorization": f"Bearer {api_token('giamsat')}"}
+    t1a = task("1.a")
+    body = client.get(f"/api/v1/tasks/{t1a.id}", headers=headers).get_json()
+    assert body["missing_clears"] == ["person", "result"]
+    start_process(t1a, user("cntt.cv"))
+    advance(open_item(t1a, "draft"), user("cntt.cv"), {**DRAFT, **CLEARS})
+    body = client.get(f"/api/v1/tasks/{t1a.id}", headers=headers).get_json()
+    assert body["missing_clears"] == []

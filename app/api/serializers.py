@@ -11,6 +11,7 @@ from app.models import AuditEvent, Plan, ProcessInstance, Task, Unit, User, Work
 from app.services.api_tokens import as_utc
 from app.services.clock import utcnow
 from app.services.deadlines import is_overdue
+from app.services.five_clears import missing_clears
 from workflows.guards import actions_for
 from workflows.step_data import step_form
 from workflows.worklist import current_instance, open_items_of
@@ -143,6 +144,7 @@ def task_json(
         "expected_result": task.expected_result,
         "task_type": task.task_type,
         "kind": task.kind,  # plan | report (the monthly reporting cycle's tasks)
+        "missing_clears": missing_clears(task),  # of person, work, responsibility, time, result
         "state": task.state,
         "progress": task.progress,
         "result": task.result,
