@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Notification, ReminderSent, Task, User, WorkItem, WorkItemStatus
 from app.services.mail import mail
 from config import config_from_env
+from workflows.assignment import reassign
 from workflows.engine import start_process
 from workflows.reminders import escalate_overdue, send_due_reminders
 from workflows.scheduler import tick
@@ -204,3 +205,18 @@ def test_mail_settings_come_from_the_environment():
     assert (config.MAIL_USERNAME, config.MAIL_PASSWORD) == ("tien-do", "secret")
     assert config.MAIL_DEFAULT_SENDER == "Tiến độ <tien-do@skhcn.haiduong.gov.vn>"
     assert config_from_env({}).MAIL_SERVER is None  # no server: the outbox
+
+
+def test_a_reassigned_step_is_mailed_to_its_new_holder(app, mail_config, item_id):
+    item = db.session.get(WorkItem, item_id)
+    with mail.record_messages() as sent:
+        reassign(item, _user("cntt.tp"), "cntt.cv")  # the unit head gives the draft to its specialist
+    [message] = sent
+    assert message.recipients == ["cntt.cv@skhcn.haiduong.gov.vn"]
+    assert message.subject.startswith("Được giao: ") and "1.a" in message.subject
+
+
+def test_without_a_mail_server_a_reassignment_goes_to_the_outbox(app, item_id, outbox):
+    reassign(db.session.get(WorkItem, item_id), _user("giamdoc"), "cntt.cv")
+    [line] = outbox.read_text(encoding="utf-8").splitlines()
+    assert '"kind": "assignment"' in line and '"username": "cntt.cv"' in line

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Notification, NotificationKind, Role, User, WorkItem, WorkItemStatus
 from app.services.clock import to_local, utcnow
+from app.services.mail import Outgoing, deliver
 from workflows import audit
 from workflows.errors import Conflict, InvalidData, NotAllowed
 from workflows.guards import eligible, heads_candidate_unit, may_act, may_release
@@ -149,9 +150,18 @@ def _change_assignee(
             to_state=item.task.state,
             data=data,
         )
-        if notify is not None:
-            db.session.add(_assignment_notice(item, user, notify))
+        notice = _assignment_notice(item, user, notify) if notify is not None else None
+        if notice is not None:
+            db.session.add(notice)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    if notice is not None:  # by e-mail (or the outbox) too, once the change is committed
+        deliver(
+            [
+                Outgoing(
+                    notify.email, notify.username, "assignment", notice.title, notice.body, notice.created_at
+                )
+            ]
+        )
