@@ -74,8 +74,11 @@ def _check_config(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.attachments import bp as attachments_bp
+    from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.dashboard import bp as dashboard_bp
     from app.health import bp as health_bp
+    from app.indicators import bp as indicators_bp
     from app.notifications import bp as notifications_bp
     from app.plans import bp as plans_bp
     from app.steps import bp as steps_bp
@@ -91,5 +94,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(steps_bp)
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(indicators_bp)
     app.register_blueprint(vendor_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

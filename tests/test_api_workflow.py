@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Task, WorkItem
+from tests.audit_helpers import comparable_rows
 from workflows import signals
 
 API = "/api/v1"
@@ -90,7 +91,7 @@ def item_key(item: dict) -> tuple[str, str | None]:
 def db_dump() -> dict[str, list]:
     """Every row of the tables a workflow call may change, read on a fresh connection."""
     with db.engine.connect() as connection:
-        return {t: connection.execute(text(f"SELECT * FROM {t} ORDER BY id")).all() for t in TABLES}
+        return {t: connection.execute(text(comparable_rows(t, "id"))).all() for t in TABLES}
 
 
 def task_id_of(code: str) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import Task, User, WorkItem, WorkItemStatus
 from app.throttle import limiter
+from tests.audit_helpers import comparable_rows
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from workflows.engine import advance, start_process
 
@@ -33,7 +34,7 @@ def _fresh_limits(app):
 
 def _snapshot():
     db.session.expire_all()
-    return {table: db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all() for table in TABLES}
+    return {table: db.session.execute(text(comparable_rows(table))).all() for table in TABLES}
 
 
 def _user(username: str) -> User:
@@ -339,7 +340,7 @@ def _api_urls(app, method: str, ids: dict) -> list[str]:
 def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body):
     limiter.reset()
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1}
+    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1, "indicator_id": 3}
     for url in _api_urls(app, "POST", ids):
         response = client.post(url, json=body, headers=headers)
         assert response.status_code < 500, (url, body, response.get_data(as_text=True)[:300])
@@ -350,7 +351,7 @@ def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body
 @given(query=QUERIES)
 def test_random_query_strings_never_give_a_5xx(app, client, headers, started, query):
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1}
+    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1, "indicator_id": 3}
     for url in _api_urls(app, "GET", ids):
         response = client.get(url, query_string=query, headers=headers)
         assert response.status_code < 500, (url, query, response.get_data(as_text=True)[:300])

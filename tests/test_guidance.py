@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import AuditEvent, Task, TaskState
 from app.services.task_types import GUIDANCE_RECEIVED
+from tests.audit_helpers import comparable_rows
 from tests.conftest import csrf_token_from
 
 TABLES = ("tasks", "audit_events", "process_instances", "work_items")
@@ -23,7 +24,7 @@ def task(code: str = "9.b") -> Task:
 
 def snapshot() -> dict:
     db.session.expire_all()
-    return {table: db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all() for table in TABLES}
+    return {table: db.session.execute(text(comparable_rows(table))).all() for table in TABLES}
 
 
 def by_id(doc, element_id: str) -> list:

@@ -255,3 +255,20 @@ def test_an_admin_edits_a_completed_task_as_an_audited_override(app):
     t1a.state = TaskState.SUBMITTED
     assert audit_data(admin, t1a, EDIT_FILES) == {"state": "submitted"}, "the map lets admins here"
     assert audit_data(user("cntt.cv"), t1a, EDIT_FILES) == {"state": "submitted"}
+
+
+def test_a_map_that_restricts_viewing_closes_the_task_page_and_the_api(app, client, auth, api_token):
+    """Every shipped map lets everyone read (view: *); a department may narrow it per state (never for
+    supervisors: they audit everything)."""
+    private = copy.deepcopy(shipped_map("draft_plan"))
+    private["states"]["drafting"]["view"] = ["lead_unit:specialist", "lead_unit:unit_head", "leader"]
+    assert deploy(XML, FORMS, source="draft_plan.bpmn", permissions=private).created
+    db.session.commit()
+    t1a = task("1.a")
+    start_process(t1a, user("cntt.cv"))
+    for username, status in (("hts.cv", 403), ("giamsat", 200), ("cntt.cv", 200), ("giamdoc", 200)):
+        headers = {"Authorization": f"Bearer {api_token(username)}"}
+        assert client.get(f"/api/v1/tasks/{t1a.id}", headers=headers).status_code == status, username
+        assert client.get(f"/api/v1/tasks/{t1a.id}/history", headers=headers).status_code == status, username
+    auth.login("hts.cv")
+    assert client.get(f"/tasks/{t1a.id}").status_code == 403

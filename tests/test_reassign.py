@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import AuditEvent, Notification, NotificationKind, Task, User, WorkItem, WorkItemStatus
 from app.services.accounts import create_or_update_user
+from tests.audit_helpers import comparable_rows
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from workflows.assignment import claim, reassign, release
 from workflows.audit import Action
@@ -29,7 +30,7 @@ def user(username: str) -> User:
 
 def snapshot() -> dict:
     db.session.expire_all()
-    return {table: db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all() for table in TABLES}
+    return {table: db.session.execute(text(comparable_rows(table))).all() for table in TABLES}
 
 
 def open_items(step: str | None = None) -> list[WorkItem]:

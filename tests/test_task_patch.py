@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import AuditEvent, Task, User
 from app.services.task_editing import TASK_UPDATED
+from tests.audit_helpers import comparable_rows
 
 TABLES = ("tasks", "audit_events")
 
@@ -19,7 +20,7 @@ def task(code: str) -> Task:
 
 def snapshot() -> dict:
     db.session.expire_all()
-    return {table: db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all() for table in TABLES}
+    return {table: db.session.execute(text(comparable_rows(table))).all() for table in TABLES}
 
 
 @pytest.fixture

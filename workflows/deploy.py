@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ProcessDefinition, User
 from app.services.clock import utcnow
+from workflows import audit
 from workflows.definitions import CompiledDefinition, compile_definition
 from workflows.forms import load_forms
 from workflows.permissions import load_permission_map, validate_permission_map
@@ -35,7 +36,8 @@ def deploy(
     user: User | None = None,
     permissions: dict | None = None,
 ) -> DeployResult:
-    """Store the diagram as a new version unless the latest version is identical. Does not commit.
+    """Store the diagram as a new version unless the latest version is identical (audited as
+    `definition.deployed` with its key, version and checksum). Does not commit.
 
     `permissions` is the process's per-state permission map (workflows/permissions.py), checked here;
     None keeps the built-in default. A changed map makes a new version, like a changed form.
@@ -55,6 +57,8 @@ def deploy(
     version = (latest.version if latest else 0) + 1
     db.session.add(_definition_row(compiled, xml, version, source, user, permissions, checksum))
     db.session.flush()
+    deployed = {"key": compiled.key, "version": version, "checksum": checksum, "source": source}
+    audit.record(audit.Action.DEFINITION_DEPLOYED, user, None, data=deployed)
     return DeployResult(compiled.key, version, created=True)
 
 

@@ -9,7 +9,10 @@ csrf.exempt(bp)
 
 from app.api import (  # noqa: E402,F401  # noqa: E402,F401
     attachment_routes,  # noqa: E402,F401
+    audit_routes,
+    audit_verify_routes,
     errors,
+    indicator_routes,
     reassign_routes,
     routes,
     task_guidance_routes,

@@ -17,13 +17,15 @@ from app.api.errors import ApiError
 from app.api.serializers import plan_json, task_json, user_json
 from app.extensions import db
 from app.models import Plan, Task
-from app.services.accounts import authenticate
+from app.services.accounts import authenticate, record_access
 from app.services.api_tokens import issue_token
 from app.services.clock import local_today
 from app.services.plan_queries import plans_with_task_counts
 from app.services.task_editing import update_task_fields
 from app.services.task_queries import InvalidFilter, TaskFilter, plan_tasks
 from app.throttle import sign_in_limits
+from workflows.audit import Action
+from workflows.permissions import may_view_task
 
 BAD_CREDENTIALS = "wrong username or password"
 
@@ -62,6 +64,14 @@ def task_or_404(task_id: int) -> Task:
     return task
 
 
+def readable_task_or_404(task_id: int) -> Task:
+    """The task, if the caller may view it in its state (workflows/permissions.py): else 403."""
+    task = task_or_404(task_id)
+    if not may_view_task(current_api_user(), task):
+        raise ApiError(403, "you may not see this task")
+    return task
+
+
 @bp.post("/auth/token")
 @sign_in_limits(failed=lambda response: response.status_code != 200)
 @token_not_required
@@ -69,7 +79,10 @@ def issue_api_token() -> ResponseReturnValue:
     """Exchange a username and password for a bearer token; one message for every bad credential."""
     username, password = required_strings(json_object(), "username", "password")
     user = authenticate(username, password)
+    action = Action.TOKEN_ISSUED if user is not None else Action.TOKEN_REFUSED
+    record_access(action, user, ip=request.remote_addr, channel="api", username=username)
     if user is None:
+        db.session.commit()
         raise ApiError(401, BAD_CREDENTIALS)
     token, expires_at = issue_token(user)
     db.session.commit()
@@ -102,7 +115,7 @@ def list_plan_tasks(plan_id: int) -> ResponseReturnValue:
 
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int) -> ResponseReturnValue:
-    return task_json(task_or_404(task_id), local_today())
+    return task_json(readable_task_or_404(task_id), local_today())
 
 
 @bp.patch("/tasks/<int:task_id>")

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from app.api import bp
 from app.api.auth import current_api_user
 from app.api.errors import ApiError, error_response
-from app.api.routes import task_or_404
+from app.api.routes import readable_task_or_404, task_or_404
 from app.api.serializers import event_json, task_json, work_item_json
 from app.models import WorkItem
 from app.services.clock import local_today
@@ -127,4 +127,4 @@ def delegate_work_item(item_id: int) -> ResponseReturnValue:
 @bp.get("/tasks/<int:task_id>/history")
 def task_history(task_id: int) -> ResponseReturnValue:
     """Every audited transition of the task, oldest first."""
-    return {"events": [event_json(event) for event in history_of(task_or_404(task_id))]}
+    return {"events": [event_json(event) for event in history_of(readable_task_or_404(task_id))]}

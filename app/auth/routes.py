@@ -1,4 +1,5 @@
-"""Signing in (a CSRF-protected form) and out (POST only)."""
+"""Signing in (a CSRF-protected form) and out (POST only); both, and every failed attempt, are audited
+with the client's IP address (and the attempted username for a failure, never the password)."""
 
 from urllib.parse import urlsplit
 
@@ -8,10 +9,12 @@ from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
+from app.extensions import db
 from app.i18n import SESSION_KEY as LANGUAGE_KEY
 from app.security import public
-from app.services.accounts import authenticate
+from app.services.accounts import authenticate, record_access
 from app.throttle import sign_in_limits
+from workflows.audit import Action
 
 
 def _too_many_attempts(_limit):
@@ -30,6 +33,9 @@ def login():
     error = None
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
+        action = Action.SIGNED_IN if user is not None else Action.SIGN_IN_FAILED
+        record_access(action, user, ip=request.remote_addr, channel="web", username=form.username.data)
+        db.session.commit()
         if user is not None:
             _start_fresh_session()
             login_user(user)
@@ -40,6 +46,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    record_access(Action.SIGNED_OUT, current_user, ip=request.remote_addr, channel="web")
+    db.session.commit()
     _start_fresh_session()
     logout_user()  # after the clear, so that its "forget the remember-me cookie" mark survives
     return redirect(url_for("auth.login"))

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate reads db.metadata after this import)."""
 
 from app.models.attachments import Attachment
+from app.models.indicator_values import IndicatorValue
 from app.models.notifications import Notification, NotificationKind, ReminderSent
 from app.models.plans import (
     DuePrecision,
@@ -38,6 +39,7 @@ __all__ = [
     "ApiToken",
     "DuePrecision",
     "Indicator",
+    "IndicatorValue",
     "Plan",
     "PlanSection",
     "Recurrence",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     DateTime,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -140,6 +142,14 @@ class AuditEvent(db.Model):
     """One transition, append-only: nothing in the app updates or deletes these rows."""
 
     __tablename__ = "audit_events"
+    # The audit page's filters, newest first (keyset on at, id): each stays an index range scan at a
+    # million rows (bench/audit_query_cost.py).
+    __table_args__ = (
+        Index("ix_audit_events_actor_id_at", "actor_id", "at", "id"),
+        Index("ix_audit_events_actor_unit_code_at", "actor_unit_code", "at", "id"),
+        Index("ix_audit_events_task_id_at", "task_id", "at", "id"),
+        Index("ix_audit_events_action_at", "action", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -157,3 +167,24 @@ class AuditEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(30))
     comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
+    # The hash chain (workflows/audit.py): `hash` is SHA-256 over this row's content with `prev_hash`, the
+    # hash of the row before it (64 zeros for the first). Unique, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# PostgreSQL refuses every UPDATE, DELETE and TRUNCATE of the audit trail (the same SQL is in migration
+# a1b2c3d4e5f6; `create_all` databases get it too). SQLite has no such trigger: the app never does either.
+AUDIT_APPEND_ONLY_DDL = (
+    """CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'audit_events is append-only: ' || TG_OP || ' refused';
+END
+$$""",
+    """CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    """CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
+)
+for _statement in AUDIT_APPEND_ONLY_DDL:
+    event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

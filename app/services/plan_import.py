@@ -37,6 +37,7 @@ from app.services.plan_import_validation import (
 )
 from app.services.reporting import ensure_reporting_tasks
 from app.services.task_types import apply_rule
+from workflows import audit
 
 # Optional task fields: YAML key -> column. Written only when the key is in the file.
 OPTIONAL_TASK_FIELDS = {
@@ -114,11 +115,21 @@ def import_plan_files(plan_path: str | Path, units_path: str | Path | None = Non
         if units_data is not None:
             stats.merge(import_units(units_data))
         stats.merge(import_plan(plan_data))
+        _audit_import(stats, plan_path, units_path)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return stats
+
+
+def _audit_import(stats: ImportStats, plan_path: str | Path, units_path: str | Path | None) -> None:
+    """`plan.imported` with the files' names and the counts per kind, when the import changed something."""
+    if not stats.changed:
+        return
+    counts = {name: vars(kind) for name, kind in stats.kinds().items() if kind.total}
+    files = {"plan_file": Path(plan_path).name, "units_file": Path(units_path).name if units_path else None}
+    audit.record(audit.Action.PLAN_IMPORTED, None, None, data=files | {"counts": counts})
 
 
 def _validate_together(plan_data: Any, units_data: Any) -> None:

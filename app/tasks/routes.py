@@ -15,11 +15,15 @@ from app.tasks import bp
 from app.tasks.forms import NOT_ACCEPTED, GuidanceForm, TaskFieldsForm
 from workflows.engine import start_process
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
+from workflows.permissions import may_view_task
 
 
 @bp.get("/<int:task_id>")
 def show(task_id: int):
-    return _page(db.get_or_404(Task, task_id))
+    task = db.get_or_404(Task, task_id)
+    if not may_view_task(_user(), task):  # the permission map of its process, in its state
+        abort(403)
+    return _page(task)
 
 
 @bp.post("/<int:task_id>/start")

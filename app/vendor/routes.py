@@ -10,6 +10,7 @@ ALLOWED_ROOTS = (
     "bootstrap/dist/",
     "bootstrap-icons/font/",
     "bpmn-js/dist/",
+    "chart.js/dist/",
 )
 
 
