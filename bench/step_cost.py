@@ -139,20 +139,26 @@ def build_app(directory: Path):
 
 
 def runnable_tasks(app) -> list[tuple[int, str, str, frozenset[str]]]:
-    """(task id, specialist, unit head, lead unit codes) for each demo task whose lead has both accounts."""
+    """(task id, specialist, unit head, lead unit codes) for each demo plan task whose lead has both
+    accounts. Their "5 rõ" are set first (as a first step would), so every draft step does the same work."""
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Task, User
+    from app.models import Task, TaskState, User
+    from app.services.task_types import PERIODIC_TYPES
 
     with app.app_context():
-        usernames = set(db.session.scalars(select(User.username)))
+        users = {user.username: user for user in db.session.scalars(select(User))}
         found = []
-        for task in db.session.scalars(select(Task).order_by(Task.position)):
+        for task in db.session.scalars(select(Task).where(Task.kind == "plan").order_by(Task.position)):
             code = (task.lead_sub_unit or task.lead_unit).code.lower()
-            if {f"{code}.cv", f"{code}.tp"} <= usernames:
+            if {f"{code}.cv", f"{code}.tp"} <= set(users):
+                task.assignee, task.expected_result = users[f"{code}.cv"], "Kết quả (đo hiệu năng)"
+                if task.task_type in PERIODIC_TYPES or task.state == TaskState.WAITING_GUIDANCE:
+                    continue  # the scheduler starts those; this one waits for central guidance
                 leads = frozenset(unit.code for unit in (task.lead_unit, task.lead_sub_unit) if unit)
                 found.append((task.id, f"{code}.cv", f"{code}.tp", leads))
+        db.session.commit()
         return found
 
 
