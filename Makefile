@@ -51,10 +51,14 @@ serve: install
 	TIEN_DO_ENV=$(SERVE_ENV) $(BIN)/flask workflows sync
 	TIEN_DO_ENV=$(SERVE_ENV) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-# The whole suite twice: on SQLite, then on PostgreSQL (the production database).
+# The whole suite twice: on SQLite, then on PostgreSQL (the production database), each in
+# TEST_WORKERS pytest-xdist processes (every test has its own database; TEST_WORKERS=0 runs in one).
+TEST_WORKERS ?= 2
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
 test: install
 	bash scripts/install-chromium.sh
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	env -u TEST_DATABASE_URL $(PYTEST)
 	$(MAKE) --no-print-directory test-postgres
 
 # On TEST_DATABASE_URL when set (postgresql+psycopg://...; the suite creates and drops databases there),
@@ -63,13 +67,13 @@ test: install
 test-postgres: install
 	bash scripts/install-chromium.sh
 ifeq ($(strip $(TEST_DATABASE_URL)),)
-	bash scripts/postgres-test-server.sh run -- $(BIN)/python -m pytest -q
+	bash scripts/postgres-test-server.sh run -- $(PYTEST)
 else
-	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/python -m pytest -q
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTEST)
 endif
 
 test-fast: install
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q -m "not browser"
+	env -u TEST_DATABASE_URL $(PYTEST) -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .
