@@ -15,7 +15,15 @@ from workflows.runtime import forms_of, loaded_spec
 def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str]:
     """Field -> what is wrong with `data` (and the comment) for the item's step; empty when valid."""
     schema = step_form(item)
-    return validate_form(schema, data, comment, _UnitCodes().exists, offered_choices(schema, item.task))
+    choices = offered_choices(schema, item.task)
+    fields = schema.get("properties") or {}
+    unit_fields = [
+        name
+        for name in choices
+        if "unit-code" in (fields[name].get("format"), (fields[name].get("items") or {}).get("format"))
+    ]
+    known = _UnitCodes(set().union(*(choices[name] for name in unit_fields)))  # on offer: they exist
+    return validate_form(schema, data, comment, known.exists, choices)
 
 
 def step_form(item: WorkItem) -> dict:
@@ -47,10 +55,13 @@ def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
 class _UnitCodes:
     """The known unit codes, read on the first `format: unit-code` value (forms without one read none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, offered: set[str] | None = None) -> None:
+        self._offered = offered or set()
         self._codes: set[str] | None = None
 
     def exists(self, code: str) -> bool:
+        if code in self._offered:
+            return True
         if self._codes is None:
             self._codes = set(db.session.scalars(select(Unit.code)))
         return code in self._codes
