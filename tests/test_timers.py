@@ -148,8 +148,8 @@ def test_the_follow_up_after_a_fired_timer_completes_the_process(started):
     assert task("1.a").state == TaskState.COMPLETED
 
 
-def test_a_timer_still_fires_after_the_state_was_saved_and_restored_many_times(started):
-    """The due moment lives in the serialized state: a step elsewhere in the process does not move it."""
+def test_a_tick_before_the_due_moment_leaves_the_stored_due_moment_alone(started):
+    """Nothing due: the tick neither loads the workflow nor moves `next_timer_at`."""
     t1a, before = started
     first_due = instance_of(t1a).next_timer_at
     report = tick(before + timedelta(days=1))  # loads nothing: nothing due
