@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -64,9 +65,12 @@ class BoundedJSONProvider(DefaultJSONProvider):
             value = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
-        if _depth_exceeds(value, MAX_JSON_DEPTH):
+        text = s if isinstance(s, str) else s.decode(json.detect_encoding(s), "surrogatepass")
+        # Walk the value only when the text could hold what is refused: more brackets than the depth
+        # limit, or an escaped NUL (a raw one is already a parse error).
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
             raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        if _has_nul(value):
+        if "\\u0000" in text and _has_nul(value):
             raise ValueError("NUL characters are not allowed")
         return value
 

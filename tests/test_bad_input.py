@@ -378,3 +378,29 @@ def test_nul_characters_are_refused_with_400_on_every_database(client, api_token
     assert response.status_code == 400
     if path.startswith("/api/"):
         assert set(response.get_json()) == {"error", "details"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"], ids=["utf-8", "utf-16", "utf-32"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"consulted_units": ["VP"], "summary": "a\x00b"}},
+        {"data": {"consulted_units": ["VP"], "summary": "x", "a\x00": 1}},
+        {"data": {"consulted_units": [["VP", ["x\x00"]]], "summary": "x"}},
+    ],
+    ids=["in-a-value", "in-a-key", "deep-in-a-list"],
+)
+def test_an_escaped_nul_anywhere_in_a_body_in_any_json_encoding_is_400(
+    client, headers, started, body, encoding
+):
+    """JSON can only carry NUL as the escape \\u0000, in UTF-8, UTF-16 or UTF-32: each is refused."""
+    import json
+
+    _, item_id = started
+    before = _snapshot()
+    raw = json.dumps(body).encode(encoding)
+    response = client.post(
+        f"/api/v1/work-items/{item_id}/complete", data=raw, content_type="application/json", headers=headers
+    )
+    _json_error(response, 400)
+    assert _snapshot() == before

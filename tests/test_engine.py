@@ -277,6 +277,28 @@ def test_opinions_collect_one_record_per_consulted_unit(t1a):
     assert t1a.state == TaskState.CONSOLIDATING
 
 
+def test_ready_steps_are_the_ones_spiffworkflow_itself_finds_at_every_stage(t1a):
+    """The engine scans the task dictionaries for READY user tasks instead of walking the tree; both
+    must agree before, during and after the fan-out, and after a return loop."""
+    from workflows.runtime import ready_user_tasks
+
+    def assert_same_ready():
+        instance = instance_of(t1a)
+        workflow = load_workflow(loaded_spec(instance.definition), instance.state)
+        walked = workflow.get_tasks(state=SpiffState.READY, manual=True)
+        assert {t.id for t in ready_user_tasks(workflow)} == {t.id for t in walked}
+        return len(walked)
+
+    to_review(t1a)
+    assert assert_same_ready() == 1
+    act(t1a, "review_draft", {"decision": "return"}, "Sửa lại")
+    act(t1a, "draft", DRAFT)
+    act(t1a, "review_draft", {"decision": "approve"})
+    assert assert_same_ready() == 3  # one opinion per consulted body
+    act(t1a, "collect_opinions", item_unit="VP")
+    assert assert_same_ready() == 2
+
+
 def test_the_whole_run_completes(t1a):
     to_consolidate(t1a)
     act(t1a, "consolidate")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, Task, User, WorkItem
 from app.services.clock import utcnow
+from workflows.row_writes import insert_rows
 
 GENESIS = "0" * 64
 # Every column of audit_events but `id` and `hash`, in a fixed list (a test checks it against the table):
@@ -78,8 +79,11 @@ class Action:
     TOKEN_ISSUED = "auth.token_issued"
     TOKEN_REFUSED = "auth.token_refused"
     DEFINITION_DEPLOYED = "definition.deployed"
+    INSTANCE_MIGRATED = "instance.migrated"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
+    UNIT_CREATED = "unit.created"
+    UNIT_UPDATED = "unit.updated"
     PLAN_IMPORTED = "plan.imported"
     AUDIT_EXPORTED = "audit.exported"
     INDICATOR_VALUE_RECORDED = "indicator.value_recorded"
@@ -122,8 +126,8 @@ def record(
     session = db.session()
     event.prev_hash = _chain_head(session)
     event.hash = content_hash(row_values(event))
+    insert_rows([event])  # now: the next row of the chain reads this one's hash from the session
     session.info[_HEAD] = event.hash
-    session.add(event)
     return event
 
 

@@ -40,6 +40,7 @@ from app.services.task_types import PERIODIC_TYPES
 from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.guards import may_act, may_start
+from workflows.row_writes import update_instance, update_task
 from workflows.runtime import (
     complete_user_task,
     dump_workflow,
@@ -53,7 +54,7 @@ from workflows.sandbox import UnsafeCode
 from workflows.serializer import SERIALIZER_VERSION
 from workflows.step_data import is_first_step, step_data_errors
 from workflows.timers import fire_due, next_timer_at, timer_names
-from workflows.work_items import state_while_open, sync_work_items
+from workflows.work_items import SyncedItems, state_while_open, sync_work_items
 
 DEFAULT_PROCESS = "draft_plan"
 
@@ -63,6 +64,9 @@ class StepResult:
     task: Task
     next_items: list[WorkItem]
     instance: ProcessInstance | None = None  # the instance that was started or advanced
+    # Every open item of that instance afterwards (None: not known); the response shows them without
+    # reading them again.
+    open_items: list[WorkItem] | None = None
 
 
 def latest_definition(key: str) -> ProcessDefinition | None:
@@ -144,7 +148,7 @@ def _start(
     )
     db.session.add(instance)
     db.session.flush()
-    items = sync_work_items(instance, workflow, loaded, task, now)
+    synced = sync_work_items(instance, workflow, loaded, task, now)
     before = task.state
     if period is None:
         task.state = state_while_open(loaded, workflow) or TaskState.IN_PROGRESS
@@ -165,7 +169,7 @@ def _start(
     ]
     signals.process_started.send(instance, user=user)
     events += _finish_if_completed(instance, workflow, task, user, now)
-    return StepResult(task, items, instance), events
+    return StepResult(task, synced.created, instance, synced.open), events
 
 
 @contextmanager
@@ -224,11 +228,11 @@ def _check_before_writing(item: WorkItem, user: User, data, comment) -> None:
 
 def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     now = utcnow()
+    items = WorkItem.__table__.c
     taken = db.session.execute(
-        update(WorkItem)
-        .where(WorkItem.id == item.id, WorkItem.status == WorkItemStatus.OPEN)
+        update(WorkItem.__table__)
+        .where(items.id == item.id, items.status == WorkItemStatus.OPEN)
         .values(status=WorkItemStatus.COMPLETED, completed_at=now, completed_by_id=user.id)
-        .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
         raise Conflict("this step has just been completed by someone else")
@@ -256,9 +260,10 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
 def _lock_and_read_state(instance: ProcessInstance) -> None:
     """Lock the instance row (PostgreSQL: FOR UPDATE; SQLite: the writer lock is already held) and read
     its current state and version: what the conditional UPDATE on the version column checks against."""
+    columns = ProcessInstance.__table__.c
     row = db.session.execute(
-        select(ProcessInstance.state, ProcessInstance.lock_version, ProcessInstance.status)
-        .where(ProcessInstance.id == instance.id)
+        select(columns.state, columns.lock_version, columns.status)
+        .where(columns.id == instance.id)
         .with_for_update()
     ).one()
     for name in ("state", "lock_version", "status"):
@@ -268,19 +273,28 @@ def _lock_and_read_state(instance: ProcessInstance) -> None:
 def _write_state(instance, workflow, loaded, task: Task, now) -> tuple[list[WorkItem], str]:
     """Store the workflow's state and next timer, open/cancel work items, move the task's state.
     Returns the new work items and the task's state before."""
-    instance.state = dump_workflow(workflow)
-    instance.serializer_version = SERIALIZER_VERSION
-    instance.next_timer_at = next_timer_at(workflow)
-    next_items = sync_work_items(instance, workflow, loaded, task, now)
+    synced, before = _store_state(instance, workflow, loaded, task, now)
+    return synced.created, before
+
+
+def _store_state(instance, workflow, loaded, task: Task, now) -> tuple[SyncedItems, str]:
+    update_instance(
+        instance,
+        state=dump_workflow(workflow),
+        serializer_version=SERIALIZER_VERSION,
+        next_timer_at=next_timer_at(workflow),
+    )
+    synced = sync_work_items(instance, workflow, loaded, task, now)
     before = task.state
     if not workflow.is_completed() and instance.period is None:
-        task.state = state_while_open(loaded, workflow) or task.state
-    return next_items, before
+        update_task(task, now, state=state_while_open(loaded, workflow) or task.state)
+    return synced, before
 
 
 def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     task = item.task
-    next_items, before = _write_state(instance, workflow, loaded, task, now)
+    synced, before = _store_state(instance, workflow, loaded, task, now)
+    next_items = synced.created
     action = audit.Action.STEP_RETURNED if data.get("decision") == "return" else audit.Action.STEP_COMPLETED
     db.session.flush()
     events = [
@@ -298,7 +312,7 @@ def _write_step(instance, workflow, loaded, item, user, data, comment, now):
     ]
     signals.step_completed.send(item, user=user, data=data, comment=comment, next_items=next_items)
     events += _finish_if_completed(instance, workflow, task, user, now)
-    return StepResult(task, next_items, instance), events
+    return StepResult(task, next_items, instance, synced.open), events
 
 
 @dataclass

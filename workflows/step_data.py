@@ -15,7 +15,7 @@ from workflows.runtime import forms_of, loaded_spec
 def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str]:
     """Field -> what is wrong with `data` (and the comment) for the item's step; empty when valid."""
     schema = step_form(item)
-    choices = offered_choices(schema, item.task)
+    choices = offered_choices(schema, item.task, data if isinstance(data, dict) else {})
     fields = schema.get("properties") or {}
     unit_fields = [
         name
@@ -40,11 +40,14 @@ def is_first_step(item: WorkItem) -> bool:
     return item.step in loaded_spec(item.instance.definition).first_steps
 
 
-def offered_choices(schema: dict, task: Task) -> dict[str, set[str]]:
-    """The values the server offers for each `x-options` field of the form (e.g. consultable units)."""
+def offered_choices(schema: dict, task: Task, data: dict) -> dict[str, set[str]]:
+    """The values the server offers for each `x-options` field of the form (e.g. consultable units)
+    that `data` fills: an option list nobody chose from is not read."""
     fields = schema.get("properties") or {}
     sourced = [
-        name for name, f in fields.items() if f.get("x-options") or (f.get("items") or {}).get("x-options")
+        name
+        for name, f in fields.items()
+        if (f.get("x-options") or (f.get("items") or {}).get("x-options")) and data.get(name) is not None
     ]
     if not sourced:
         return {}

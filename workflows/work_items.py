@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from sqlalchemy import select
@@ -10,45 +11,57 @@ from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
 from app.services.clock import LOCAL_TZ
 from app.services.working_days import working_due_at
+from workflows.row_writes import cancel_items, insert_rows
 from workflows.runtime import LoadedSpec, multi_instance_items, ready_user_tasks
 from workflows.steps import StepConfig
 
 
+@dataclass
+class SyncedItems:
+    created: list[WorkItem]  # rows for steps that just became READY (not flushed yet)
+    open: list[WorkItem]  # every open row of the instance afterwards: still open ones by id, then created
+
+
 def sync_work_items(
     instance: ProcessInstance, workflow, loaded: LoadedSpec, task: Task, now: datetime
-) -> list[WorkItem]:
-    """Cancel rows whose step is no longer READY and add rows for newly READY steps; return the new."""
+) -> SyncedItems:
+    """Cancel rows whose step is no longer READY and add rows for newly READY steps."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
     open_items = db.session.scalars(
-        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == WorkItemStatus.OPEN)
+        select(WorkItem)
+        .where(WorkItem.instance_id == instance.id, WorkItem.status == WorkItemStatus.OPEN)
+        .order_by(WorkItem.id)
     ).all()
-    for item in open_items:
-        if item.spiff_task_id not in ready:
-            item.status = WorkItemStatus.CANCELLED
-            item.completed_at = now
+    still_open = [item for item in open_items if item.spiff_task_id in ready]
+    cancel_items((item for item in open_items if item.spiff_task_id not in ready), now)
     known = {item.spiff_task_id for item in open_items}
     created = [
         _new_item(instance, task, spiff_task, loaded.steps[spiff_task.task_spec.bpmn_id], now)
         for spiff_id, spiff_task in ready.items()
         if spiff_id not in known
     ]
-    db.session.add_all(created)
-    return created
+    insert_rows(created)
+    return SyncedItems(created, still_open + created)
 
 
 def _new_item(instance: ProcessInstance, task: Task, spiff_task, step: StepConfig, now: datetime) -> WorkItem:
     unit, roles, form_key, item_unit = _candidates(task, spiff_task, step)
     return WorkItem(
         instance=instance,
+        instance_id=instance.id,
         task=task,
+        task_id=task.id,
         spiff_task_id=str(spiff_task.id),
         step=step.step,
         name=step.name,
         lane=step.lane,
         form_key=form_key,
         candidate_unit=unit,
+        candidate_unit_id=unit.id if unit is not None else None,
         candidate_roles=WorkItem.encode_roles(roles),
         item_unit=item_unit,
+        item_unit_id=item_unit.id if item_unit is not None else None,
+        assignee_id=None,
         due_at=_due_at(task, step, now),
         status=WorkItemStatus.OPEN,
         created_at=now,

@@ -28,6 +28,7 @@ _DEFINITION_IDENTITY = (
 )
 _ITEM_CONTEXT = (
     joinedload(WorkItem.instance).joinedload(ProcessInstance.definition).load_only(*_DEFINITION_IDENTITY),
+    joinedload(WorkItem.task).joinedload(Task.section),
 )
 
 

@@ -6,8 +6,21 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_app_context
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.util import identity_key
 
-from app.models import AuditEvent, Plan, ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Plan,
+    ProcessInstance,
+    Task,
+    TaskCoordination,
+    Unit,
+    User,
+    WorkItem,
+    WorkItemStatus,
+)
 from app.services.api_tokens import as_utc
 from app.services.clock import utcnow
 from app.services.deadlines import is_overdue
@@ -30,6 +43,34 @@ def unit_ref(unit: Unit | None) -> dict[str, str] | None:
     if unit is None:
         return None
     return {"code": unit.code, "name": unit.name}
+
+
+def assignee_username(task: Task) -> str | None:
+    """The task's assignee's username: from the session when the account is there, else read alone
+    (not the whole account with its unit and roles)."""
+    if task.assignee_id is None:
+        return None
+    if "assignee" not in inspect(task).unloaded:
+        return task.assignee.username
+    known = db.session.identity_map.get(identity_key(User, task.assignee_id))
+    if known is not None:
+        return known.username
+    return db.session.scalar(select(User.username).where(User.id == task.assignee_id))
+
+
+def coordinating_unit_refs(task: Task) -> list[dict[str, str]]:
+    """The task's coordinating units as references: from the task when a list loaded them, else read as
+    plain (code, name) rows."""
+    if "coordinations" not in inspect(task).unloaded:
+        return [unit_ref(unit) for unit in task.coordinating_units]
+    units, links = Unit.__table__.c, TaskCoordination.__table__.c
+    rows = db.session.execute(
+        select(units.code, units.name)
+        .join_from(TaskCoordination.__table__, Unit.__table__, links.unit_id == units.id)
+        .where(links.task_id == task.id)
+        .order_by(links.position)
+    )
+    return [{"code": code, "name": name} for code, name in rows]
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -105,25 +146,37 @@ def _api_caller() -> User | None:
     return g.get("api_user") if has_app_context() else None
 
 
-def workflow_json(task: Task, user: User | None, known: ProcessInstance | None = None) -> dict[str, Any]:
+def workflow_json(
+    task: Task,
+    user: User | None,
+    known: ProcessInstance | None = None,
+    known_open: list[WorkItem] | None = None,
+) -> dict[str, Any]:
     """The task's latest process (running or finished) and its open steps, as `user` sees them.
 
-    `known`: an instance of the task just started or advanced. A task runs one instance at a time
-    unless it is a standing duty (one per period), so any other is the latest without looking it up."""
-    instance = known if known is not None and known.period is None else current_instance(task)
+    `known`: an instance of the task just started or advanced, and `known_open` its open items as the
+    engine left them. A task runs one instance at a time unless it is a standing duty (one per
+    period), so any other is the latest and its open items are the task's, without looking them up."""
+    single = known is not None and known.period is None
+    instance = known if single else current_instance(task)
     process = None
     if instance is not None:
         definition = instance.definition
         process = {"key": definition.key, "version": definition.version, "status": instance.status}
-    return {"process": process, "open_steps": [work_item_json(item, user) for item in open_items_of(task)]}
+    items = known_open if single and known_open is not None else open_items_of(task)
+    return {"process": process, "open_steps": [work_item_json(item, user) for item in items]}
 
 
 def task_json(
-    task: Task, today: date, user: User | None = None, instance: ProcessInstance | None = None
+    task: Task,
+    today: date,
+    user: User | None = None,
+    instance: ProcessInstance | None = None,
+    open_items: list[WorkItem] | None = None,
 ) -> dict[str, Any]:
     """A task as the contract gives it, plus a few read-only extras (section, deadline text, overdue,
-    result). Open steps carry the actions of `user`, by default the API caller; `instance`: see
-    `workflow_json`."""
+    result). Open steps carry the actions of `user`, by default the API caller; `instance` and
+    `open_items`: see `workflow_json`."""
     return {
         "id": task.id,
         "plan_id": task.plan_id,
@@ -133,8 +186,8 @@ def task_json(
         "content": task.content,
         "lead_unit": unit_ref(task.lead_unit),
         "lead_sub_unit": unit_ref(task.lead_sub_unit),
-        "coordinating_units": [unit_ref(unit) for unit in task.coordinating_units],
-        "assignee": task.assignee.username if task.assignee is not None else None,
+        "coordinating_units": coordinating_unit_refs(task),
+        "assignee": assignee_username(task),
         "deadline": iso_date(task.due_date),
         "deadline_text": task.deadline_raw,
         "deadline_precision": task.due_precision,
@@ -148,5 +201,5 @@ def task_json(
         "state": task.state,
         "progress": task.progress,
         "result": task.result,
-        **workflow_json(task, user if user is not None else _api_caller(), instance),
+        **workflow_json(task, user if user is not None else _api_caller(), instance, open_items),
     }

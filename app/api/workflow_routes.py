@@ -69,7 +69,7 @@ def start_task_process(task_id: int) -> ResponseReturnValue:
     check_types(body, process=(str, type(None)))
     user = current_api_user()
     result = start_process(task, user, body.get("process") or None)
-    return task_json(result.task, local_today(), user, result.instance), 201
+    return task_json(result.task, local_today(), user, result.instance, result.open_items), 201
 
 
 @bp.get("/worklist")
@@ -96,7 +96,7 @@ def complete_work_item(item_id: int) -> ResponseReturnValue:
     user = current_api_user()
     result = advance(item, user, body.get("data", {}), body.get("comment"))
     return {
-        "task": task_json(result.task, local_today(), user, result.instance),
+        "task": task_json(result.task, local_today(), user, result.instance, result.open_items),
         "next_steps": [work_item_json(next_item, user) for next_item in result.next_items],
     }
 

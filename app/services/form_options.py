@@ -31,8 +31,8 @@ def consultable_units(task: Task | None = None) -> list[Option]:
     """
     lead_ids = ({task.lead_unit_id, task.lead_sub_unit_id} - {None}) if task is not None else set()
     internal_first = case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0)
-    units = db.session.scalars(
-        select(Unit)
+    units = db.session.execute(  # plain rows: a step's validation reads this list on every draft
+        select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.external_roles)
         .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)))
         .order_by(internal_first, Unit.id)
     )
