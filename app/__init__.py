@@ -76,13 +76,19 @@ def _register_blueprints(app: Flask) -> None:
     from app.attachments import bp as attachments_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.commune_plans import bp as commune_plans_bp
     from app.dashboard import bp as dashboard_bp
     from app.health import bp as health_bp
     from app.indicators import bp as indicators_bp
     from app.notifications import bp as notifications_bp
+    from app.plan_io import bp as plan_io_bp
     from app.plans import bp as plans_bp
+    from app.process_admin import bp as process_admin_bp
+    from app.process_migration import bp as process_migration_bp
+    from app.reports import bp as reports_bp
     from app.steps import bp as steps_bp
     from app.tasks import bp as tasks_bp
+    from app.user_admin import bp as user_admin_bp
     from app.vendor import bp as vendor_bp
     from app.worklist import bp as worklist_bp
 
@@ -98,4 +104,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(vendor_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(process_admin_bp)
+    app.register_blueprint(process_migration_bp)
+    app.register_blueprint(user_admin_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(plan_io_bp)
+    app.register_blueprint(commune_plans_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -48,6 +48,8 @@ UNIT_KIND_LABELS = {
     UnitKind.GROUP: _l("Group of units"),
     UnitKind.WORK_GROUP: _l("Working group"),
     UnitKind.EXTERNAL: _l("Outside body"),
+    UnitKind.COMMUNE: _l("Commune or ward"),
+    UnitKind.COMMUNE_OFFICE: _l("Commune office"),
 }
 
 # The "5 rõ" principle: clear person, work, responsibility, time, result.
@@ -67,4 +69,5 @@ TASK_TYPE_LABELS = {
     "continuous_duty": _l("Continuous or yearly duty"),
     "monthly_report": _l("Monthly report"),
     "monthly_consolidation": _l("Monthly consolidation"),
+    "commune_plan": _l("Commune plan from the department's framework"),
 }

@@ -108,10 +108,98 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
     ("GET", "/api/v1/audit"): ("plain", False, "D D D D A A A"),
     ("GET", "/api/v1/audit/verify"): ("plain", False, "D D D D A A A"),
     ("GET", "/tasks/<int:task_id>/history/print"): ("started", False, "D A A A A A A"),
+    # users and units administration (tests/test_user_admin.py makes the changes): admins only; user 9 is
+    # qlkh.cv, unit 19 SO_TTTT (no people, no steps): deactivating them is audited, reactivating an active
+    # one changes nothing; P: let through, but the table's empty form is refused as a 422
+    ("GET", "/admin/users"): ("plain", False, "D D D D D D A"),
+    ("GET", "/admin/users/new"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/users/new"): ("plain", False, "D D D D D D P"),
+    ("GET", "/admin/users/<int:user_id>"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/users/<int:user_id>"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/users/<int:user_id>/deactivate"): ("plain", True, "D D D D D D A"),
+    ("POST", "/admin/users/<int:user_id>/reactivate"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/users/<int:user_id>/password"): ("plain", False, "D D D D D D P"),
+    ("GET", "/admin/units"): ("plain", False, "D D D D D D A"),
+    ("GET", "/admin/units/new"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/units/new"): ("plain", False, "D D D D D D P"),
+    ("GET", "/admin/units/<int:unit_id>"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/units/<int:unit_id>"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/units/<int:unit_id>/deactivate"): ("plain", True, "D D D D D D A"),
+    ("POST", "/admin/units/<int:unit_id>/reactivate"): ("plain", False, "D D D D D D A"),
+    # moving running instances to another version (tests/test_migration.py moves real ones): admins only;
+    # draft_plan version 1 has no older version, so nothing moves
+    ("GET", "/admin/processes/<key>/<int:version>/migration"): ("plain", False, "D D D D D D A"),
+    ("POST", "/admin/processes/<key>/<int:version>/migration"): ("plain", False, "D D D D D D A"),
+    ("GET", "/api/v1/process-definitions/<key>/<int:version>/migration"): ("plain", False, "D D D D D D A"),
+    ("POST", "/api/v1/process-definitions/<key>/<int:version>/migration"): ("plain", False, "D D D D D D A"),
+    # the process list and the modeler (tests/test_process_admin.py saves, uploads, deploys real drafts):
+    # admins only; P: let through, but without ?key&version or ?draft there is nothing to download (404),
+    # the table's empty form is no diagram (422) and names no draft (404)
+    ("GET", "/admin/processes"): ("plain", False, "D D D D D D A"),
+    ("GET", "/admin/processes/modeler"): ("plain", False, "D D D D D D A"),
+    ("GET", "/admin/processes/download"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/processes/drafts"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/processes/upload"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/processes/deploy"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/processes/discard"): ("plain", False, "D D D D D D P"),
+    ("POST", "/admin/processes/form-preview"): ("plain", False, "D D D D D D P"),
+    # the process-definition API (tests/test_definitions_api.py uploads real documents): admins only;
+    # P: let through, but the table's JSON body is not a BPMN document (415)
+    ("GET", "/api/v1/process-definitions"): ("plain", False, "D D D D D D A"),
+    ("POST", "/api/v1/process-definitions"): ("plain", False, "D D D D D D P"),
+    ("GET", "/api/v1/process-definitions/<key>/<int:version>"): ("plain", False, "D D D D D D A"),
+    # plans in and out as Excel (tests/test_plan_xlsx.py imports real workbooks): the template and a plan's
+    # export (audited plan.exported) for every reader; importing for leaders and admins; P: let through,
+    # but the table's form sends no file (422)
+    ("GET", "/plans/import/template.xlsx"): ("plain", False, "D A A A A A A"),
+    ("GET", "/plans/<int:plan_id>/export.xlsx"): ("plain", False, "D A A A A A A"),
+    ("GET", "/plans/import"): ("plain", False, "D D D D A D A"),
+    ("POST", "/plans/import"): ("plain", False, "D D D D P D P"),
+    # monthly reports and meeting minutes (tests/test_reports.py reads, edits and downloads real ones: the
+    # unit reads its drafts, others once approved, the unit edits until approval); P: let through, but
+    # task 1.a is not a reporting task (404)
+    ("GET", "/tasks/<int:task_id>/monthly-report"): ("plain", False, "D P P P P P P"),
+    ("POST", "/tasks/<int:task_id>/monthly-report"): ("plain", False, "D P P P P P P"),
+    ("GET", "/tasks/<int:task_id>/monthly-report.docx"): ("plain", False, "D P P P P P P"),
+    ("GET", "/tasks/<int:task_id>/monthly-report.xlsx"): ("plain", False, "D P P P P P P"),
+    ("GET", "/tasks/<int:task_id>/meeting-minutes"): ("plain", False, "D P P P P P P"),
+    ("POST", "/tasks/<int:task_id>/meeting-minutes"): ("plain", False, "D P P P P P P"),
+    ("GET", "/tasks/<int:task_id>/meeting-minutes.docx"): ("plain", False, "D P P P P P P"),
+    ("GET", "/tasks/<int:task_id>/meeting-minutes.xlsx"): ("plain", False, "D P P P P P P"),
+    # commune plans (tests/test_commune_plans.py builds, submits and acknowledges real ones): framework 1 is
+    # the demo's published sample; no commune plan exists (404: P) and none of these roles is a commune's;
+    # only a commune's specialists start one; frameworks are managed by leaders and admins (P: the table's
+    # empty form/body is refused as 422, framework 1 is already published: 302 or 409); the department's
+    # leaders, supervisors and admins see every commune; the table sends a PUT as a POST (405: P)
+    ("GET", "/commune-plans"): ("plain", False, "D A A A A A A"),
+    ("GET", "/commune-plans/frameworks/new"): ("plain", False, "D D D D A D A"),
+    ("POST", "/commune-plans/frameworks/new"): ("plain", False, "D D D D P D P"),
+    ("GET", "/commune-plans/frameworks/<int:framework_id>"): ("plain", False, "D A A A A A A"),
+    ("GET", "/commune-plans/frameworks/<int:framework_id>/edit"): ("plain", False, "D D D D A D A"),
+    ("POST", "/commune-plans/frameworks/<int:framework_id>/edit"): ("plain", False, "D D D D P D P"),
+    ("POST", "/commune-plans/frameworks/<int:framework_id>/publish"): ("plain", False, "D D D D P D P"),
+    ("POST", "/commune-plans/frameworks/<int:framework_id>/plans"): ("plain", False, "D D D D D D D"),
+    ("GET", "/commune-plans/frameworks/<int:framework_id>/targets"): ("plain", False, "D D D D A A A"),
+    ("GET", "/commune-plans/frameworks/<int:framework_id>/targets.xlsx"): ("plain", False, "D D D D A A A"),
+    ("GET", "/commune-plans/<int:commune_plan_id>"): ("plain", False, "D P P P P P P"),
+    ("GET", "/commune-plans/<int:commune_plan_id>/edit"): ("plain", False, "D P P P P P P"),
+    ("POST", "/commune-plans/<int:commune_plan_id>/edit"): ("plain", False, "D P P P P P P"),
+    ("GET", "/api/v1/plan-frameworks"): ("plain", False, "D A A A A A A"),
+    ("POST", "/api/v1/plan-frameworks"): ("plain", False, "D D D D P D P"),
+    ("GET", "/api/v1/plan-frameworks/<int:framework_id>"): ("plain", False, "D A A A A A A"),
+    ("PUT", "/api/v1/plan-frameworks/<int:framework_id>"): ("plain", False, "P P P P P P P"),
+    ("POST", "/api/v1/plan-frameworks/<int:framework_id>/publish"): ("plain", False, "D D D D P D P"),
+    ("POST", "/api/v1/plan-frameworks/<int:framework_id>/commune-plans"): ("plain", False, "D D D D D D D"),
+    ("GET", "/api/v1/plan-frameworks/<int:framework_id>/commune-plans"): ("plain", False, "D D D D A A A"),
+    ("GET", "/api/v1/plan-frameworks/<int:framework_id>/targets"): ("plain", False, "D D D D A A A"),
+    ("GET", "/api/v1/commune-plans/<int:commune_plan_id>"): ("plain", False, "D P P P P P P"),
+    ("PUT", "/api/v1/commune-plans/<int:commune_plan_id>"): ("plain", False, "P P P P P P P"),
 }
 
 # Values for the rules' arguments that are not ids of the setup.
-FIXED_ARGUMENTS = {"code": "en", "attachment_id": 1, "indicator_id": 3}
+FIXED_ARGUMENTS = {"code": "en", "attachment_id": 1, "indicator_id": 3, "user_id": 9, "unit_id": 19}
+FIXED_ARGUMENTS |= {"key": "draft_plan", "version": 1}  # a process and its version
+FIXED_ARGUMENTS |= {"framework_id": 1, "commune_plan_id": 1}  # the demo's sample framework; no such plan
 FILES = {"static": "css/app.css", "vendor.asset": "bootstrap/dist/css/bootstrap.min.css"}
 
 

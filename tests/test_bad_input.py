@@ -327,6 +327,21 @@ QUERIES = st.lists(st.tuples(QUERY_KEYS, st.text(max_size=40)), max_size=5)
 SWEEP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+def _ids(task_id: int, item_id: int) -> dict:
+    """A value for every URL argument of the API (a test fails on a route whose argument is missing)."""
+    return {
+        "plan_id": 1,
+        "task_id": task_id,
+        "item_id": item_id,
+        "attachment_id": 1,
+        "indicator_id": 3,
+        "key": "draft_plan",
+        "version": 1,
+        "framework_id": 1,
+        "commune_plan_id": 1,
+    }
+
+
 def _api_urls(app, method: str, ids: dict) -> list[str]:
     urls = []
     for rule in app.url_map.iter_rules():
@@ -340,7 +355,7 @@ def _api_urls(app, method: str, ids: dict) -> list[str]:
 def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body):
     limiter.reset()
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1, "indicator_id": 3}
+    ids = _ids(task_id, item_id)
     for url in _api_urls(app, "POST", ids):
         response = client.post(url, json=body, headers=headers)
         assert response.status_code < 500, (url, body, response.get_data(as_text=True)[:300])
@@ -351,7 +366,7 @@ def test_random_json_bodies_never_give_a_5xx(app, client, headers, started, body
 @given(query=QUERIES)
 def test_random_query_strings_never_give_a_5xx(app, client, headers, started, query):
     task_id, item_id = started
-    ids = {"plan_id": 1, "task_id": task_id, "item_id": item_id, "attachment_id": 1, "indicator_id": 3}
+    ids = _ids(task_id, item_id)
     for url in _api_urls(app, "GET", ids):
         response = client.get(url, query_string=query, headers=headers)
         assert response.status_code < 500, (url, query, response.get_data(as_text=True)[:300])

@@ -126,11 +126,32 @@ def _web_post_rules(app):
 
 def test_the_web_forms_are_the_expected_ones(app):
     assert _web_post_rules(app) == [
+        "/admin/processes/<key>/<int:version>/migration",
+        "/admin/processes/deploy",
+        "/admin/processes/discard",
+        "/admin/processes/drafts",
+        "/admin/processes/form-preview",
+        "/admin/processes/upload",
+        "/admin/units/<int:unit_id>",
+        "/admin/units/<int:unit_id>/deactivate",
+        "/admin/units/<int:unit_id>/reactivate",
+        "/admin/units/new",
+        "/admin/users/<int:user_id>",
+        "/admin/users/<int:user_id>/deactivate",
+        "/admin/users/<int:user_id>/password",
+        "/admin/users/<int:user_id>/reactivate",
+        "/admin/users/new",
         "/auth/login",
         "/auth/logout",
+        "/commune-plans/<int:commune_plan_id>/edit",
+        "/commune-plans/frameworks/<int:framework_id>/edit",
+        "/commune-plans/frameworks/<int:framework_id>/plans",
+        "/commune-plans/frameworks/<int:framework_id>/publish",
+        "/commune-plans/frameworks/new",
         "/indicators/<int:indicator_id>/values",
         "/lang/<code>",
         "/notifications/read",
+        "/plans/import",
         "/steps/<int:item_id>",
         "/steps/<int:item_id>/claim",
         "/steps/<int:item_id>/reassign",
@@ -138,16 +159,18 @@ def test_the_web_forms_are_the_expected_ones(app):
         "/tasks/<int:task_id>/fields",
         "/tasks/<int:task_id>/files",
         "/tasks/<int:task_id>/guidance",
+        "/tasks/<int:task_id>/meeting-minutes",
+        "/tasks/<int:task_id>/monthly-report",
         "/tasks/<int:task_id>/start",
     ]
 
 
 def test_every_web_post_without_the_token_is_400_and_changes_nothing(app, client, auth):
-    from tests.test_authorization_matrix import _prepare
+    from tests.test_authorization_matrix import FIXED_ARGUMENTS, _prepare
 
     ids = _prepare("started")
     auth.login()
-    values = {"code": "en", "indicator_id": 3, **ids}
+    values = {**FIXED_ARGUMENTS, **ids}
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or rule.rule.startswith("/api/"):
             continue

@@ -40,7 +40,15 @@ EXPECTED_ACCOUNTS = [
     ("giamdoc", "Giám đốc Sở", "LDS", ("leader",)),
     ("giamsat", "Cán bộ giám sát", "SKHCN_HD", ("supervisor",)),
     ("admin", "Quản trị hệ thống", "CNTT", ("admin",)),
+    # communes (app/data/commune-demo.yaml): the commune office's specialist and the chairman
+    ("pthd.cv", "Chuyên viên Văn phòng HĐND-UBND phường Trần Hưng Đạo", "PTHD_VP", ("specialist",)),
+    ("pthd.ct", "Chủ tịch UBND phường Trần Hưng Đạo", "PTHD", ("unit_head",)),
+    ("xat.cv", "Chuyên viên Văn phòng HĐND-UBND xã An Thượng", "XAT_VP", ("specialist",)),
+    ("xat.ct", "Chủ tịch UBND xã An Thượng", "XAT", ("unit_head",)),
+    ("pnt.cv", "Chuyên viên Văn phòng HĐND-UBND phường Nguyễn Trãi", "PNT_VP", ("specialist",)),
+    ("pnt.ct", "Chủ tịch UBND phường Nguyễn Trãi", "PNT", ("unit_head",)),
 ]
+COMMUNE_UNITS = {"PTHD", "PTHD_VP", "XAT", "XAT_VP", "PNT", "PNT_VP"}
 
 
 def dump_database() -> dict[str, list[tuple]]:
@@ -66,7 +74,7 @@ def test_seed_into_empty_database(empty_app):
     assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
     assert db.session.scalar(select(func.count()).select_from(Task).where(Task.kind == "plan")) == 28
     assert db.session.scalar(select(func.count()).select_from(Task).where(Task.kind == "report")) == 9
-    assert db.session.scalar(select(func.count()).select_from(Unit)) == 23
+    assert db.session.scalar(select(func.count()).select_from(Unit)) == 23 + 12  # + 3 communes, 9 offices
 
 
 def test_seeded_accounts_match_the_list(app):
@@ -80,7 +88,7 @@ def test_seeded_accounts_match_the_list(app):
 
 
 def test_staffed_units_other_than_leadership_each_get_a_specialist_and_a_head(app):
-    codes = {a[2] for a in EXPECTED_ACCOUNTS if a[3] in (("specialist",), ("unit_head",))}
+    codes = {a[2] for a in EXPECTED_ACCOUNTS if a[3] in (("specialist",), ("unit_head",))} - COMMUNE_UNITS
     assert codes == {"VP", "KHTC", "CNTT", "HTS", "QLKH", "QLCN", "TTCNTT", "TTUD"}
 
 

@@ -83,7 +83,7 @@ def _definition_row(
     return ProcessDefinition(
         key=compiled.key,
         version=version,
-        name=compiled.name,
+        name=compiled.name[:300],  # the column's length (a process's name may be longer)
         bpmn_xml=xml,
         checksum=checksum,
         forms=compiled.forms,

@@ -1,4 +1,8 @@
-"""Problems found in a BPMN document, reported the way a modeller can act on them."""
+"""Problems found in a BPMN document, reported the way a modeller can act on them.
+
+`message` is the reason in English (what logs and tests read); workflows/problem_text.py renders it
+for people, translated, as a sentence naming the element ("Service task 'Check credit' (id ...): ...").
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ class Problem:
     element_id: str | None = None
     element_name: str | None = None
     line: int | None = None
+    element_type: str | None = None  # the element's BPMN tag without namespace, e.g. "serviceTask"
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -66,5 +66,5 @@ class _UnitCodes:
         if code in self._offered:
             return True
         if self._codes is None:
-            self._codes = set(db.session.scalars(select(Unit.code)))
+            self._codes = set(db.session.scalars(select(Unit.code).where(Unit.active.is_(True))))
         return code in self._codes

@@ -11,8 +11,11 @@ from app.api import (  # noqa: E402,F401  # noqa: E402,F401
     attachment_routes,  # noqa: E402,F401
     audit_routes,
     audit_verify_routes,
+    commune_plan_routes,
+    definition_routes,
     errors,
     indicator_routes,
+    migration_routes,
     reassign_routes,
     routes,
     task_guidance_routes,

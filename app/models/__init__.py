@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate reads db.metadata after this import)."""
 
 from app.models.attachments import Attachment
+from app.models.commune_plans import CommunePlan, PlanFramework  # noqa: F401  (kế hoạch cấp xã)
 from app.models.indicator_values import IndicatorValue
 from app.models.notifications import Notification, NotificationKind, ReminderSent
 from app.models.plans import (
@@ -13,6 +14,8 @@ from app.models.plans import (
     TaskCoordination,
     TaskState,
 )
+from app.models.process_drafts import ProcessDraft
+from app.models.reports import ReportDocument  # noqa: F401  (báo cáo tháng, biên bản)
 from app.models.tokens import ApiToken
 from app.models.units import Unit, UnitKind, unit_group_members
 from app.models.users import Role, User, UserRole
@@ -33,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "InstanceStatus",
     "ProcessDefinition",
+    "ProcessDraft",
     "ProcessInstance",
     "WorkItem",
     "WorkItemStatus",

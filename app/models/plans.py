@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -110,8 +111,11 @@ class Plan(db.Model):
     signer: Mapped[dict | None] = mapped_column(JSON)
     recipients: Mapped[list] = mapped_column(JSON, default=list)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # who imported it from a workbook (app/services/plan_xlsx_import.py); None for the YAML import
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     issuer_unit: Mapped[Unit | None] = relationship()
+    imported_by: Mapped[User | None] = relationship()
     sections: Mapped[list[PlanSection]] = relationship(
         back_populates="plan", order_by="PlanSection.position", cascade="all, delete-orphan"
     )
@@ -156,7 +160,11 @@ class TaskCoordination(db.Model):
 
 class Task(db.Model):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "code"),
+        # budgets are in million VND and never negative (named ck_tasks_budget_not_negative)
+        CheckConstraint("budget_million_vnd IS NULL OR budget_million_vnd >= 0", name="budget_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,9 +20,14 @@ class UnitKind:
     GROUP = "group"
     WORK_GROUP = "work_group"
     EXTERNAL = "external"
+    # A commune or ward (xã, phường) that builds its plan from the department's framework, and its offices
+    # (Văn phòng HĐND-UBND, ...): not the department's staffed units (never consulted, no monthly report).
+    COMMUNE = "commune"
+    COMMUNE_OFFICE = "commune_office"
 
     STAFFED = (LEADERSHIP, OFFICE, DIVISION, SUB_UNIT, CENTRE)
-    ALL = (DEPARTMENT, *STAFFED, GROUP, WORK_GROUP, EXTERNAL)
+    COMMUNE_KINDS = (COMMUNE, COMMUNE_OFFICE)
+    ALL = (DEPARTMENT, *STAFFED, GROUP, WORK_GROUP, EXTERNAL, *COMMUNE_KINDS)
 
 
 unit_group_members = Table(
@@ -45,6 +50,8 @@ class Unit(db.Model):
     aliases: Mapped[list] = mapped_column(JSON, default=list)
     external_roles: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # A deactivated unit keeps its history but is no longer offered for new choices (people, consultations).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")

@@ -3,6 +3,8 @@ changes (never a password nor its hash)."""
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Iterable
 
 from flask import current_app
@@ -14,10 +16,48 @@ from app.models import Role, Unit, User, UserRole
 from workflows import audit
 
 USERNAME_LIMIT = 80  # an attempted username is recorded up to this length
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 200  # what the sign-in form accepts
+# Why a new password is refused (password_problem's codes), as the command line says it.
+PASSWORD_PROBLEMS = {
+    "too_short": f"must have at least {PASSWORD_MIN_LENGTH} characters",
+    "too_long": f"must have at most {PASSWORD_MAX_LENGTH} characters",
+    "one_kind": "must mix at least two kinds of characters: letters, digits, others",
+    "has_username": "must not contain the username",
+}
+# Generated passwords: letters and digits that cannot be mistaken for one another when read aloud.
+_GENERATED_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
 
 
 class AccountError(ValueError):
     """A request to create or change an account that cannot be honoured; the message says why."""
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """What makes `password` too weak for a new password (a key of PASSWORD_PROBLEMS), or None.
+
+    The same rules for the command line, the administration pages and every other way a password
+    is set: long enough, at least two kinds of characters, not the username inside it.
+    """
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return "too_short"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return "too_long"
+    kinds = {"letter" if c.isalpha() else "digit" if c.isdigit() else "other" for c in password}
+    if len(kinds) < 2:
+        return "one_kind"
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        return "has_username"
+    return None
+
+
+def generate_password() -> str:
+    """A random password that passes password_problem: four groups of four, e.g. `Xk7p-mQ3r-8vTz-Lw2n`."""
+    while True:
+        chars = "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(16))
+        if any(c.isdigit() for c in chars) and any(c.isalpha() for c in chars):
+            return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
 def hash_password(password: str) -> str:
@@ -85,11 +125,14 @@ def create_or_update_user(
     if email is not None:
         user.email = email or None
     if password and (created or not check_password_hash(user.password_hash, password)):
+        problem = password_problem(password, username)
+        if problem:
+            raise AccountError(f"password: {PASSWORD_PROBLEMS[problem]}")
         user.password_hash = hash_password(password)
     if user.roles != roles:
         user.role_rows = [UserRole(role=r) for r in roles]
     db.session.flush()
-    _audit_account(user, actor, before, password_changed=not created and user.password_hash != old_hash)
+    audit_account_change(user, actor, before, password_changed=not created and user.password_hash != old_hash)
     return user, created
 
 
@@ -104,16 +147,28 @@ def account_snapshot(user: User) -> dict:
     }
 
 
-def _audit_account(user: User, actor: User | None, before: dict | None, password_changed: bool) -> None:
+def audit_account_change(
+    user: User,
+    actor: User | None,
+    before: dict | None,
+    *,
+    password_changed: bool = False,
+    extra: dict | None = None,
+) -> None:
+    """`user.created` (before None) or `user.updated` with the snapshots before and after, when
+    something changed. `extra` adds facts to the row (e.g. how many API tokens were revoked); never
+    a password nor its hash."""
     after = account_snapshot(user)
     if before is None:
-        audit.record(audit.Action.USER_CREATED, actor, None, data={"username": user.username, "after": after})
+        data = {"username": user.username, "after": after, **(extra or {})}
+        audit.record(audit.Action.USER_CREATED, actor, None, data=data)
     elif before != after or password_changed:
         data = {
             "username": user.username,
             "before": before,
             "after": after,
             "password_changed": password_changed,
+            **(extra or {}),
         }
         audit.record(audit.Action.USER_UPDATED, actor, None, data=data)
 

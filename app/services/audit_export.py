@@ -44,9 +44,15 @@ EXTRA_ACTION_LABELS = {
     "auth.token_issued": _l("Issued an API token"),
     "auth.token_refused": _l("Refused an API token"),
     "definition.deployed": _l("Deployed a process definition"),
+    "definition.draft_saved": _l("Saved a process draft"),
+    "definition.draft_discarded": _l("Discarded a process draft"),
+    "instance.migrated": _l("Moved a running process to a newer version"),
     "user.created": _l("Created an account"),
     "user.updated": _l("Changed an account"),
+    "unit.created": _l("Created a unit"),
+    "unit.updated": _l("Changed a unit"),
     "plan.imported": _l("Imported a plan"),
+    "plan.exported": _l("Exported a plan"),
     "indicator.value_recorded": _l("Recorded an indicator value"),
 }
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from app.models import Role, UnitKind
 from app.services.accounts import create_or_update_user
+from app.services.commune_demo import seed_commune_demo
 from app.services.plan_import import import_plan, import_units, load_yaml
 from workflows.deploy import sync_shipped
 
@@ -75,4 +76,6 @@ def seed_demo(password: str) -> list[DemoAccount]:
             full_name=account.full_name,
             email=f"{account.username}@{EMAIL_DOMAIN}",
         )
+    # communes and wards, their offices and people, and a published sample framework (kế hoạch cấp xã)
+    accounts += [DemoAccount(*row) for row in seed_commune_demo(password, EMAIL_DOMAIN)]
     return accounts

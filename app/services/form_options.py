@@ -33,7 +33,7 @@ def consultable_units(task: Task | None = None) -> list[Option]:
     internal_first = case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0)
     units = db.session.execute(  # plain rows: a step's validation reads this list on every draft
         select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.external_roles)
-        .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)))
+        .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)), Unit.active.is_(True))
         .order_by(internal_first, Unit.id)
     )
     return [

@@ -1,7 +1,5 @@
-"""Read seed files and check them before anything is written.
-
-Every error names its record and field with YAML keys and 0-based indexes: `tasks[7].lead.code: ...`.
-"""
+"""Read seed files and check them before anything is written. Every error names its record and field
+with YAML keys and 0-based indexes: `tasks[7].lead.code: ...`. Budgets: million VND, 0 <= budget < 10^13."""
 
 from __future__ import annotations
 
@@ -359,7 +357,9 @@ def _check_deadline(ck: Checker, value: Any, path: str) -> None:
 
 
 def _check_budget_and_assignee(ck: Checker, record: dict, path: str, users: set[str]) -> None:
-    ck.value(record.get("budget"), f"{path}.budget", False, _is_number(record.get("budget")), "a number")
+    budget = record.get("budget")
+    if ck.value(budget, f"{path}.budget", False, _is_number(budget), "a number") is not None:
+        ck.value(budget, f"{path}.budget", False, 0 <= Decimal(str(budget)) < 10**13, "from 0 to below 10^13")
     username = ck.text(record, "assignee", path, required=False)
     if username is not None and username not in users:
         ck.add(f"{path}.assignee", f"unknown user {username!r}")

@@ -34,6 +34,7 @@ from workflows.step_data import is_first_step, step_form
 from workflows.worklist import current_instance, history_of, open_items_of
 
 ACTION_LABELS = {
+    "report.edited": _l("Edited a monthly report document"),
     Action.PROCESS_STARTED: _l("Started the process"),
     Action.PROCESS_COMPLETED: _l("Process completed"),
     Action.STEP_COMPLETED: _l("Completed the step"),
