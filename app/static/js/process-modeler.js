@@ -139,6 +139,36 @@
   api.writeProperty = writeProperty;
 
 
+  /* --- layout bpmn-js does not draw (a called process drawn inside an expanded call activity, an
+     edge naming no element): on export bpmn-js rebuilds each shown plane from its canvas and would
+     drop it; it is put back, so that saving keeps the diagram of a file drawn elsewhere ----------- */
+
+  var undrawnDi = [];
+
+  function rememberUndrawnDi() {
+    var drawn = modeler.get("elementRegistry").getAll().map(function (element) {
+      return element.di;
+    });
+    undrawnDi = [];
+    modeler.get("canvas").getRootElements().forEach(function (rootElement) {
+      var plane = rootElement.di;
+      ((plane && plane.planeElement) || []).forEach(function (di) {
+        if (drawn.indexOf(di) < 0) {
+          undrawnDi.push({ plane: plane, di: di });
+        }
+      });
+    });
+  }
+
+  modeler.on("saveXML.start", 1000, function () { // after bpmn-js's own DI ordering (priority 2000)
+    undrawnDi.forEach(function (entry) {
+      var elements = entry.plane.get("planeElement");
+      if (elements.indexOf(entry.di) < 0) {
+        elements.push(entry.di);
+      }
+    });
+  });
+
   /* --- problems: a marker and an overlay on each element named by one ------------------------- */
 
   function shapeFor(elementId) {
@@ -240,6 +270,7 @@
     .importXML(source.value)
     .then(function () {
       modeler.get("canvas").zoom("fit-viewport", "auto");
+      rememberUndrawnDi();
       showProblems();
       state.dirty = false;
       say(message("ready"));
