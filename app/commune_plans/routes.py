@@ -57,6 +57,16 @@ def vn_number(value) -> str:
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
+@bp.app_template_global()
+def commune_plan_of(task) -> CommunePlan | None:
+    """The commune plan a task carries (kind `commune`) when the signed-in user may read it: the step
+    page and the task page link to it."""
+    if task is None or task.kind != commune_plans.TASK_KIND or not current_user.is_authenticated:
+        return None
+    plan = commune_plans.plan_of_task(task.id)
+    return plan if plan is not None and access.may_read_plan(_user(), plan) else None
+
+
 def _user() -> User:
     return current_user._get_current_object()
 

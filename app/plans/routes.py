@@ -25,6 +25,9 @@ def index():
 @bp.get("/plans/<int:plan_id>")
 def show(plan_id: int):
     plan = db.get_or_404(Plan, plan_id)
+    framework_id = plan_queries.framework_held_by(plan)
+    if framework_id is not None:  # its tasks are the communes' plans: shown with their framework
+        return redirect(url_for("commune_plans.framework", framework_id=framework_id))
     today = local_today()
     try:
         task_filter, filter_errors = TaskFilter.from_args(request.args), {}

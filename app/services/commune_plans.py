@@ -113,10 +113,6 @@ def _new_plan(framework: PlanFramework, commune: Unit, user: User) -> CommunePla
     plan.tasks = [_suggested(t, offices) for t in framework.tasks]
     db.session.add(plan)
     db.session.flush()
-    task.content = (
-        f"{commune.name} xây dựng kế hoạch theo {framework.title}, trình Chủ tịch UBND phê duyệt và gửi Sở "
-        f"tiếp nhận. Nội dung kế hoạch: /commune-plans/{plan.id}"
-    )
     return plan
 
 
@@ -163,7 +159,10 @@ def _new_task(framework: PlanFramework, commune: Unit, user: User) -> Task:
         task_type=PROCESS_KEY,
         kind=TASK_KIND,
         state=TaskState.NOT_STARTED,
-        content="",
+        content=(  # the step and task pages link to the plan itself (commune_plan_of)
+            f"{commune.name} xây dựng kế hoạch theo {framework.title}, trình Chủ tịch UBND phê duyệt và gửi "
+            "Sở tiếp nhận."
+        ),
     )
     db.session.add(task)
     return task

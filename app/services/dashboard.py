@@ -23,6 +23,7 @@ from app.models import AuditEvent, Plan, PlanSection, Task, TaskState, Unit
 from app.models.plans import TaskKind
 from app.services.audit_export import EXTRA_ACTION_LABELS
 from app.services.five_clears import FIVE_CLEARS, missing_clears
+from app.services.plan_queries import holding_plan_ids
 from app.services.step_context import ACTION_LABELS
 
 DUE_SOON_DAYS = 7
@@ -289,7 +290,8 @@ def recent_activity(limit: int = RECENT_EVENTS) -> list[Activity]:
 def dashboard(today: date) -> Dashboard:
     by_state = tasks_by_state()
     gap_counts, gaps = five_clear_gaps()
-    plans = list(db.session.scalars(select(Plan).order_by(Plan.issued_on.desc().nulls_last(), Plan.id)))
+    departments_plans = select(Plan).where(Plan.id.not_in(holding_plan_ids()))
+    plans = list(db.session.scalars(departments_plans.order_by(Plan.issued_on.desc().nulls_last(), Plan.id)))
     return Dashboard(
         today=today,
         total=sum(row.count for row in by_state),

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Indicator, Plan, PlanSection, Task
+from app.models.commune_plans import PlanFramework
 from app.models.plans import TaskKind
 
 
@@ -31,9 +32,24 @@ class HorizonBlock:
     indicators: list[Indicator]
 
 
+def holding_plan_ids():
+    """The plans that only hold the commune plans' processes of a framework ("Khung kế hoạch cấp xã",
+    PlanFramework.plan): not plans the department carries out, so lists of plans leave them out."""
+    return select(PlanFramework.plan_id).where(PlanFramework.plan_id.is_not(None))
+
+
+def framework_held_by(plan: Plan) -> int | None:
+    """The id of the framework whose commune plans this plan holds, or None for a department's plan."""
+    return db.session.scalar(select(PlanFramework.id).where(PlanFramework.plan_id == plan.id))
+
+
 def plans_with_task_counts() -> list[PlanRow]:
     """Every plan, newest first, with its number of tasks (its own, not the reporting tasks) counted
-    in one grouped query."""
+    in one grouped query.
+
+    Left out: the plans that only hold the commune plans' processes of a framework ("Khung kế hoạch cấp
+    xã", PlanFramework.plan). They have no task of their own; officials follow frameworks and the
+    communes' plans under Kế hoạch cấp xã (/commune-plans), which says who has submitted."""
     counts = (
         select(Task.plan_id, func.count(Task.id).label("task_count"))
         .where(Task.kind == TaskKind.PLAN)
@@ -43,6 +59,7 @@ def plans_with_task_counts() -> list[PlanRow]:
     query = (
         select(Plan, func.coalesce(counts.c.task_count, 0))
         .outerjoin(counts, counts.c.plan_id == Plan.id)
+        .where(Plan.id.not_in(holding_plan_ids()))
         .order_by(Plan.issued_on.desc().nulls_last(), Plan.id.desc())
     )
     return [PlanRow(plan, count) for plan, count in db.session.execute(query)]
