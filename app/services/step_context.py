@@ -35,6 +35,7 @@ from workflows.worklist import current_instance, history_of, open_items_of
 
 ACTION_LABELS = {
     "report.edited": _l("Edited a monthly report document"),
+    "instance.migrated": _l("Moved a running process to a newer version"),
     Action.PROCESS_STARTED: _l("Started the process"),
     Action.PROCESS_COMPLETED: _l("Process completed"),
     Action.STEP_COMPLETED: _l("Completed the step"),
