@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from app.api import bp
 from app.api.auth import current_api_user, token_not_required
 from app.api.errors import ApiError
-from app.api.serializers import plan_json, task_json, user_json
+from app.api.serializers import plan_json, task_json, tasks_json, user_json
 from app.extensions import db
 from app.models import Plan, Task
 from app.services.accounts import authenticate, record_access
@@ -110,7 +110,7 @@ def list_plan_tasks(plan_id: int) -> ResponseReturnValue:
     except InvalidFilter as error:
         raise ApiError(422, "invalid filter", error.details) from None
     today = local_today()
-    return {"items": [task_json(task, today) for task in plan_tasks(plan, task_filter, today)]}
+    return {"items": tasks_json(plan_tasks(plan, task_filter, today), today)}
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -27,7 +27,7 @@ from app.services.deadlines import is_overdue
 from app.services.five_clears import missing_clears
 from workflows.guards import actions_for
 from workflows.step_data import step_form
-from workflows.worklist import current_instance, open_items_of
+from workflows.worklist import current_instance, current_instances, open_items_by_task, open_items_of
 
 
 def iso_date(value: date | None) -> str | None:
@@ -159,12 +159,30 @@ def workflow_json(
     period), so any other is the latest and its open items are the task's, without looking them up."""
     single = known is not None and known.period is None
     instance = known if single else current_instance(task)
+    items = known_open if single and known_open is not None else open_items_of(task)
+    return _workflow_part(instance, items, user)
+
+
+def _workflow_part(
+    instance: ProcessInstance | None, items: list[WorkItem], user: User | None
+) -> dict[str, Any]:
     process = None
     if instance is not None:
         definition = instance.definition
         process = {"key": definition.key, "version": definition.version, "status": instance.status}
-    items = known_open if single and known_open is not None else open_items_of(task)
     return {"process": process, "open_steps": [work_item_json(item, user) for item in items]}
+
+
+def tasks_json(tasks: list[Task], today: date) -> list[dict[str, Any]]:
+    """`task_json` of every task of a list, as the API caller sees them: the latest process and the open
+    steps of all of them are read in two statements, not two per task."""
+    ids = [task.id for task in tasks]
+    instances, items = current_instances(ids), open_items_by_task(ids)
+    user = _api_caller()
+    return [
+        {**_task_fields(task, today), **_workflow_part(instances.get(task.id), items.get(task.id, []), user)}
+        for task in tasks
+    ]
 
 
 def task_json(
@@ -177,6 +195,13 @@ def task_json(
     """A task as the contract gives it, plus a few read-only extras (section, deadline text, overdue,
     result). Open steps carry the actions of `user`, by default the API caller; `instance` and
     `open_items`: see `workflow_json`."""
+    return {
+        **_task_fields(task, today),
+        **workflow_json(task, user if user is not None else _api_caller(), instance, open_items),
+    }
+
+
+def _task_fields(task: Task, today: date) -> dict[str, Any]:
     return {
         "id": task.id,
         "plan_id": task.plan_id,
@@ -201,5 +226,4 @@ def task_json(
         "state": task.state,
         "progress": task.progress,
         "result": task.result,
-        **workflow_json(task, user if user is not None else _api_caller(), instance, open_items),
     }

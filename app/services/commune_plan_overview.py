@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import AuditEvent, Unit
@@ -59,8 +60,13 @@ class TargetsTable:
     rows: list[TargetsRow]
 
 
-def plans_by_commune(framework: PlanFramework) -> dict[int, CommunePlan]:
-    query = select(CommunePlan).where(CommunePlan.framework_id == framework.id)
+def plans_by_commune(framework: PlanFramework, with_targets: bool = False) -> dict[int, CommunePlan]:
+    """The framework's commune plans by commune, with their tasks (a plan's status is its task's state)
+    and, if asked, their targets: a statement for each, not one per plan."""
+    loads = [selectinload(CommunePlan.task)]
+    if with_targets:
+        loads.append(selectinload(CommunePlan.targets))
+    query = select(CommunePlan).where(CommunePlan.framework_id == framework.id).options(*loads)
     return {plan.commune_unit_id: plan for plan in db.session.scalars(query)}
 
 
@@ -106,7 +112,7 @@ def _dates(task_ids: set[int]) -> dict[int, tuple[datetime | None, datetime | No
 def targets_table(framework: PlanFramework) -> TargetsTable:
     """Communes × indicators: each commune's target (None: not given), with its plan's status."""
     indicators = list(framework.indicators)
-    plans = plans_by_commune(framework)
+    plans = plans_by_commune(framework, with_targets=True)
     rows = []
     for commune in communes():
         plan = plans.get(commune.id)

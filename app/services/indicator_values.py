@@ -24,6 +24,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Indicator, IndicatorValue, Plan, Role, Unit, UnitKind, User
@@ -259,6 +260,7 @@ def plan_rows(plan: Plan, today: date) -> list[tuple[int, list[IndicatorRow]]]:
         db.session.scalars(
             select(Indicator)
             .where(Indicator.plan_id == plan.id)
+            .options(selectinload(Indicator.responsible_unit))  # the page names each one's unit
             .order_by(Indicator.horizon, Indicator.position)
         )
     )

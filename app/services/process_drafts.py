@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, joinedload
 
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessDraft, Task, User
@@ -151,7 +152,14 @@ def get_draft(draft_id: int | None) -> ProcessDraft | None:
 
 
 def drafts() -> list[ProcessDraft]:
-    return list(db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.key, ProcessDraft.id)))
+    """Every draft for the list: with who saved it (one join, not a read per person), without its
+    diagram and forms (up to megabytes each; read if the draft is opened)."""
+    query = select(ProcessDraft).options(
+        defer(ProcessDraft.xml),
+        defer(ProcessDraft.forms),
+        joinedload(ProcessDraft.updated_by).lazyload(User.role_rows),
+    )
+    return list(db.session.scalars(query.order_by(ProcessDraft.key, ProcessDraft.id)))
 
 
 def latest_version(key: str) -> int | None:
@@ -274,6 +282,7 @@ def save_draft(
     if opened_key != key:
         based_on_version = None  # another process id: no longer a new version of the opened one
     problems = form_problems + check(xml, key, forms, based_on_version)
+    user_id = user.id  # read before the draft is in the session: reading an expired account autoflushes
     if draft is None or forked:
         draft = ProcessDraft(revision=0)
         db.session.add(draft)
@@ -281,7 +290,7 @@ def save_draft(
     draft.based_on_version = based_on_version
     draft.problems = [p.as_dict() for p in problems]
     draft.revision += 1
-    draft.updated_by_id, draft.updated_at = user.id, utcnow()
+    draft.updated_by_id, draft.updated_at = user_id, utcnow()
     db.session.flush()
     audit.record(DRAFT_SAVED, user, None, data=_audit_data(draft, source=source, forked=forked))
     db.session.commit()
