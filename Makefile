@@ -64,12 +64,16 @@ test: install
 # On TEST_DATABASE_URL when set (postgresql+psycopg://...; the suite creates and drops databases there),
 # otherwise on a throw-away server that scripts/postgres-test-server.sh installs (Debian's postgresql),
 # starts on a free loopback port in a temporary directory, and removes afterwards.
+# The browser tests drive pages whose services the other tests already run on PostgreSQL; they run
+# once, on SQLite (BROWSER_ON_POSTGRES=1 runs them here too).
+PG_SELECTION = $(if $(BROWSER_ON_POSTGRES),,-m "not browser")
+
 test-postgres: install
-	bash scripts/install-chromium.sh
+	$(if $(BROWSER_ON_POSTGRES),bash scripts/install-chromium.sh)
 ifeq ($(strip $(TEST_DATABASE_URL)),)
-	bash scripts/postgres-test-server.sh run -- $(PYTEST)
+	bash scripts/postgres-test-server.sh run -- $(PYTEST) $(PG_SELECTION)
 else
-	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTEST)
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTEST) $(PG_SELECTION)
 endif
 
 test-fast: install
@@ -87,6 +91,17 @@ clean-db:
 	rm -f instance/tien-do.sqlite
 
 .PHONY: bench
+# Page benchmark (bench/README.md): data sets of these scales (0.01 = 1 % of issue 9's size; "0.01 1"
+# adds the full size, hours to generate), on SQLite, then on PostgreSQL: the server of
+# BENCH_DATABASE_URL (a database per scale is created and dropped there) or a throw-away one.
+BENCH_SCALES ?= 0.01
+PAGE_BENCH = $(BIN)/python bench/page_cost.py $(addprefix --generate ,$(BENCH_SCALES))
 bench: install
 	$(BIN)/python bench/step_cost.py
 	$(BIN)/python bench/period_cost.py
+	$(PAGE_BENCH)
+ifeq ($(strip $(BENCH_DATABASE_URL)),)
+	bash scripts/postgres-test-server.sh run -- sh -c '$(PAGE_BENCH) --database-url "$$TEST_DATABASE_URL"'
+else
+	$(PAGE_BENCH) --database-url '$(BENCH_DATABASE_URL)'
+endif
