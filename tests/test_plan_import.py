@@ -475,3 +475,17 @@ def test_cli_import_of_broken_file_fails_and_imports_nothing(empty_app, tmp_path
     assert "error: tasks[7].lead.code: unknown unit 'XYZ'" in result.stderr
     assert result.stdout == ""
     assert all(rows == [] for rows in dump_database().values())
+
+
+def test_a_new_task_naming_its_assignee_is_imported(app):
+    """The assignee is looked up while the new task is still incomplete: that lookup must not flush it."""
+    data = copy.deepcopy(PLAN_YAML)
+    added = dict(copy.deepcopy(data["tasks"][0]), code="1.z", item="z", assignee="cntt.cv")
+    data["tasks"].append(added)
+    if isinstance(data.get("counts"), dict) and "tasks" in data["counts"]:
+        data["counts"]["tasks"] += 1
+    import_plan(data)
+    assert (
+        task("1.z").assignee.username == "cntt.cv"
+        and task("1.z").section.number == task("1.a").section.number
+    )

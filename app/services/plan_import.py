@@ -376,7 +376,8 @@ def _assign_task_refs(w: _PlanWrite, task: Task, record: dict) -> bool:
         "lead_sub_unit": w.units[as_code(sub_unit["code"])] if sub_unit else None,
     }
     if record.get("assignee") is not None:
-        refs["assignee"] = db.session.scalar(select(User).where(User.username == record["assignee"]))
+        with db.session.no_autoflush:  # a new task is not complete yet (its section is set below)
+            refs["assignee"] = db.session.scalar(select(User).where(User.username == record["assignee"]))
     changed = False
     for name, target in refs.items():
         changed = _assign_ref(task, name, target) or changed

@@ -1,0 +1,426 @@
+"""How fast are the pages people use, on a generated data set? Median and p95 per page and API call.
+
+On a database built by bench/generate_data.py (a SQLite file, or `--database-url` for PostgreSQL), through
+the Flask test client with real sign-in (the login form with its CSRF token) and bearer tokens from
+`POST /api/v1/auth/token`, it times, each request on its own (after two warm-up requests):
+
+- the worklist (a unit's specialist, its head, and the leader, who sees every leader step),
+- a plan page with its filters (none, one lead unit, one state, overdue) and `GET /api/v1/plans/{id}/tasks`,
+- a task page with its history (a completed draft-plan task) and `GET /api/v1/tasks/{id}` + `/history`,
+- the audit page (no filter, actor, unit, action, task, last month; page 50 through the keyset cursor)
+  and `GET /api/v1/audit` with the same filters,
+- the dashboard (no API counterpart exists), and the plan list (`/plans`, `GET /api/v1/plans`).
+
+The people and records are chosen so that what each page shows does not grow with the scale (the same
+generated unit, a plan of the same size, a task with a history of typical length); a page that still
+gets slower with more data reads more than an index lookup. `--compare SMALL.json` sets each p95
+beside the one of a smaller data set (target: p95 <= 100 ms on the full set and <= 1.3 x the 1 % set).
+`--generate 0.01 --generate 0.1` builds each data set in a temporary directory first and measures them
+in the same run (each measurement in its own process, so its memory figure is its own).
+
+Run: `.venv/bin/python bench/page_cost.py --database /tmp/bench-1pct.sqlite [--json]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (  # noqa: E402
+    PASSWORD,
+    bench_app,
+    current_rss_mb,
+    data_set_size,
+    database_bytes,
+    format_table,
+    machine,
+    peak_rss_mb,
+    summary_ms,
+)
+
+TARGET_P95_MS = 100.0
+TARGET_GROWTH = 1.3
+AUDIT_PAGE = 50  # the page reached through the cursor
+GENERATION_KEYS = (
+    "total_s",
+    "seconds_per_1000_tasks",
+    "ms_per_engine_call",
+    "audit_chain_ok",
+    "predicted_full_size",
+)
+# What the pages show is held constant across data sets, so that only the tables' sizes differ: the
+# task page's task is the completed draft-plan task whose history is closest to HISTORY_EVENTS rows; the
+# worklists are those of the generated specialist and head whose open steps are closest to these counts.
+HISTORY_EVENTS = 20
+WORKLIST_ITEMS = {"specialist": 60, "unit_head": 30}
+
+
+def choose_subjects() -> dict:
+    """The people, plan, task and filters the cases use (in an app context)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import AuditEvent, Plan, Role, Task, TaskState, Unit, User
+    from app.services.audit_queries import AuditFilters, audit_page, parse_filters
+    from app.services.clock import local_today
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == "BU001"))
+    if unit is None:
+        raise SystemExit("not a generated database: no unit BU001 (run bench/generate_data.py first)")
+    plans = list(
+        db.session.scalars(select(Plan.id).where(Plan.title.like("%đo hiệu năng%")).order_by(Plan.id))
+    )
+    plan_id = next(
+        pid
+        for pid in plans[len(plans) // 2 :] + plans
+        if db.session.scalar(select(func.count()).where(Task.plan_id == pid, Task.lead_unit_id == unit.id))
+    )
+    drafts = select(Task.id).where(
+        Task.task_type == "draft_plan", Task.state == TaskState.COMPLETED, Task.plan_id.in_(plans)
+    )
+    history = (
+        select(AuditEvent.task_id, func.count().label("events"))
+        .where(AuditEvent.task_id.in_(drafts))
+        .group_by(AuditEvent.task_id)
+        .subquery()
+    )
+    task_id, events = db.session.execute(
+        select(history.c.task_id, history.c.events)
+        .order_by(func.abs(history.c.events - HISTORY_EVENTS), history.c.task_id)
+        .limit(1)
+    ).one()
+    task = db.session.get(Task, task_id)
+    today = local_today()
+    month_ago = (today - timedelta(days=30)).isoformat()
+    audit_filters = {
+        "none": {},
+        "actor": {"actor": "bu001.cv1"},
+        "unit": {"unit": "BU001"},
+        "action": {"action": "step.returned"},
+        "task": {"task": str(task_id)},
+        "last_month": {"since": month_ago, "until": today.isoformat()},
+    }
+    cursors = {}
+    for name in ("none", "action_completed"):
+        args = {"action": "step.completed"} if name == "action_completed" else {}
+        filters, cursor = (parse_filters(args) if args else AuditFilters()), None
+        for _ in range(AUDIT_PAGE - 1):
+            cursor = audit_page(filters, cursor).next_cursor
+            if cursor is None:
+                break
+        cursors[name] = (args, cursor)
+    return {
+        "specialist": typical_user(Role.SPECIALIST, WORKLIST_ITEMS["specialist"]),
+        "head": typical_user(Role.UNIT_HEAD, WORKLIST_ITEMS["unit_head"]),
+        "leader": "giamdoc",
+        "supervisor": "giamsat",
+        "task_viewer": db.session.get(User, task.assignee_id).username,
+        "plan_id": plan_id,
+        "plan_unit": "BU001",
+        "task_id": task_id,
+        "task_history_events": events,
+        "audit_filters": audit_filters,
+        "audit_cursors": cursors,
+    }
+
+
+def typical_user(role: str, wanted: int, sample: int = 40) -> str:
+    """Among the first `sample` generated accounts with this role, the one whose worklist count is
+    closest to `wanted`."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User, UserRole
+    from workflows.worklist import worklist_count
+
+    users = db.session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.username.like("bu%"), UserRole.role == role)
+        .order_by(User.id)
+        .limit(sample)
+    )
+    return min(users, key=lambda user: (abs(worklist_count(user) - wanted), user.id)).username
+
+
+def cases(s: dict) -> list[tuple[str, str, str]]:
+    """(name, user, url) of every measured request; URLs under /api/ are sent with the user's token."""
+    plan, task = s["plan_id"], s["task_id"]
+    out = [
+        ("worklist (specialist)", s["specialist"], "/worklist"),
+        ("worklist (unit head)", s["head"], "/worklist"),
+        ("worklist (leader: every leader step)", s["leader"], "/worklist"),
+        ("API worklist (specialist)", s["specialist"], "/api/v1/worklist"),
+        ("API worklist (leader)", s["leader"], "/api/v1/worklist"),
+    ]
+    plan_filters = {
+        "": {},
+        " unit": {"unit": s["plan_unit"]},
+        " state": {"state": "in_progress"},
+        " overdue": {"overdue": "true"},
+    }
+    for label, args in plan_filters.items():
+        query = f"?{urlencode(args)}" if args else ""
+        out.append((f"plan page{label}", s["specialist"], f"/plans/{plan}{query}"))
+        out.append((f"API plan tasks{label}", s["specialist"], f"/api/v1/plans/{plan}/tasks{query}"))
+    out += [
+        ("task page with history", s["task_viewer"], f"/tasks/{task}"),
+        ("API task", s["task_viewer"], f"/api/v1/tasks/{task}"),
+        ("API task history", s["task_viewer"], f"/api/v1/tasks/{task}/history"),
+    ]
+    for label, args in s["audit_filters"].items():
+        query = f"?{urlencode(args)}" if args else ""
+        out.append((f"audit page, {label}", s["supervisor"], f"/audit{query}"))
+        out.append((f"API audit, {label}", s["supervisor"], f"/api/v1/audit{query}"))
+    for label, (args, cursor) in s["audit_cursors"].items():
+        if cursor is None:
+            continue  # fewer than 50 pages at this size
+        query = urlencode({**args, "cursor": cursor})
+        out.append((f"audit page {AUDIT_PAGE}, {label}", s["supervisor"], f"/audit?{query}"))
+        out.append((f"API audit page {AUDIT_PAGE}, {label}", s["supervisor"], f"/api/v1/audit?{query}"))
+    out += [
+        ("dashboard", s["supervisor"], "/dashboard"),
+        ("plan list", s["supervisor"], "/plans"),
+        ("API plan list", s["supervisor"], "/api/v1/plans"),
+    ]
+    return out
+
+
+class Sessions:
+    """One signed-in test client per person (the real login form) and one API token per person."""
+
+    def __init__(self, app) -> None:
+        self.app, self.clients, self.tokens = app, {}, {}
+
+    def client(self, username: str):
+        if username not in self.clients:
+            client = self.app.test_client()
+            page = client.get("/auth/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            response = client.post(
+                "/auth/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+            )
+            assert response.status_code == 302, f"sign-in of {username} failed: {response.status_code}"
+            self.clients[username] = client
+        return self.clients[username]
+
+    def headers(self, username: str) -> dict[str, str]:
+        if username not in self.tokens:
+            response = self.app.test_client().post(
+                "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+            )
+            assert response.status_code == 200, response.get_json()
+            self.tokens[username] = response.get_json()["token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    def get(self, username: str, url: str):
+        if url.startswith("/api/"):
+            return self.app.test_client().get(url, headers=self.headers(username))
+        return self.client(username).get(url)
+
+
+def statements_of(sessions: Sessions, username: str, url: str) -> int:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    count = [0]
+
+    def counted(*_args) -> None:
+        count[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", counted)
+    try:
+        sessions.get(username, url)
+    finally:
+        event.remove(Engine, "before_cursor_execute", counted)
+    return count[0]
+
+
+def shown(response) -> str:
+    """How much the response shows: items of a JSON list, or the HTML size."""
+    if response.is_json:
+        body = response.get_json()
+        for key in ("items", "events", "history"):
+            if isinstance(body, dict) and isinstance(body.get(key), list):
+                return f"{len(body[key])} {key}"
+        return f"{len(response.data) // 1024} KB"
+    return f"{len(response.data) // 1024} KB html"
+
+
+def measure(database: str, repeat: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="tien-do-pages-") as directory:
+        app = bench_app(database, Path(directory))
+        with app.app_context():
+            size = data_set_size()
+            subjects = choose_subjects()
+        sessions = Sessions(app)
+        results = {}
+        for name, user, url in cases(subjects):
+            for _ in range(2):  # warm-up: sign-in, caches, first plans of the statements
+                response = sessions.get(user, url)
+                assert response.status_code == 200, (name, url, response.status_code)
+            gc.collect()  # not the previous page's garbage
+            samples = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                response = sessions.get(user, url)
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200, (name, url, response.status_code)
+            results[name] = summary_ms(samples) | {
+                "url": url,
+                "user": user,
+                "sql_statements": statements_of(sessions, user, url),
+                "shows": shown(response),
+            }
+        with app.app_context():
+            size_bytes = database_bytes()
+    return {
+        "database": database.split("@")[-1],
+        "dialect": "postgresql" if database.startswith("postgresql") else "sqlite",
+        "data_set": size,
+        "database_bytes": size_bytes,
+        "database_bytes_per_1000_tasks": round(size_bytes / size["tasks"] * 1000) if size_bytes else None,
+        "subjects": {k: v for k, v in subjects.items() if k not in ("audit_cursors",)},
+        "repeat": repeat,
+        "pages": results,
+        "rss_mb_after": current_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
+        "machine": machine(),
+    }
+
+
+def compare(report: dict, small: dict) -> None:
+    """Each page's p95 against the smaller data set's and the targets."""
+    for name, page in report["pages"].items():
+        before = small["pages"].get(name)
+        page["p95_vs_small"] = round(page["p95_ms"] / before["p95_ms"], 2) if before else None
+        page["meets_targets"] = page["p95_ms"] <= TARGET_P95_MS and (
+            page["p95_vs_small"] is None or page["p95_vs_small"] <= TARGET_GROWTH
+        )
+    report["compared_with"] = {"tasks": small["data_set"]["tasks"], "database": small["database"]}
+
+
+def table(report: dict) -> str:
+    header = ("page", "median ms", "p95 ms", "SQL", "shows", "p95 / small")
+    rows = [
+        (
+            name,
+            f"{p['median_ms']:.1f}",
+            f"{p['p95_ms']:.1f}",
+            str(p["sql_statements"]),
+            p["shows"],
+            "" if p.get("p95_vs_small") is None else f"{p['p95_vs_small']:.2f}",
+        )
+        for name, p in report["pages"].items()
+    ]
+    size = report["data_set"]
+    lines = [
+        f"{report['dialect']}: {size['tasks']} tasks, {size['process_instances']} instances, "
+        f"{size['open_work_items']} open items, {size['audit_events']} audit events, {size['users']} users; "
+        f"{report['repeat']} requests per page",
+        format_table(header, rows),
+        f"database {report['database_bytes']} bytes ({report['database_bytes_per_1000_tasks']} per 1,000 "
+        f"tasks); this process: {report['rss_mb_after']} MB resident, peak {report['peak_rss_mb']} MB",
+    ]
+    if "generation" in report:
+        built = report["generation"]
+        lines.append(
+            f"generated (scale {report['scale']}) in {built['total_s']} s: "
+            f"{built['seconds_per_1000_tasks']} s per 1,000 tasks, "
+            f"{built['ms_per_engine_call']} ms per engine call, audit chain "
+            f"{'valid' if built['audit_chain_ok'] else 'BROKEN'}; full size predicted "
+            f"{built['predicted_full_size']['total_hours']} h"
+        )
+    over = [name for name, p in report["pages"].items() if p["p95_ms"] > TARGET_P95_MS]
+    lines.append(f"p95 over {TARGET_P95_MS:.0f} ms: {', '.join(over) or 'none'}")
+    lines += [f"{key}: {value}" for key, value in report["machine"].items()]
+    return "\n".join(lines)
+
+
+def generated_runs(scales: list[float], database_url: str | None, repeat: int) -> list[dict]:
+    """Build each scale (a SQLite file in a temporary directory, or a new database on the server of
+    --database-url, dropped afterwards), measure it in its own process, compare each with the first."""
+    here = Path(__file__).resolve().parent
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="tien-do-scales-") as directory:
+        for number, scale in enumerate(scales):
+            url = fresh_database(database_url, f"tien_do_bench_{number}") if database_url else None
+            target = ["--database-url", url] if url else ["--database", f"{directory}/{scale}.sqlite"]
+            try:
+                generator = [sys.executable, str(here / "generate_data.py"), "--scale", str(scale), *target]
+                built = json.loads(
+                    subprocess.run([*generator, "--json"], check=True, capture_output=True, text=True).stdout
+                )
+                measuring = [
+                    sys.executable,
+                    str(here / "page_cost.py"),
+                    *target,
+                    "--repeat",
+                    str(repeat),
+                    "--json",
+                ]
+                out = subprocess.run(measuring, check=True, capture_output=True, text=True).stdout
+            finally:
+                if url:
+                    fresh_database(database_url, f"tien_do_bench_{number}", create=False)
+            report = json.loads(out) | {"scale": scale, "generation": {k: built[k] for k in GENERATION_KEYS}}
+            if reports:
+                compare(report, reports[0])
+            reports.append(report)
+    return reports
+
+
+def fresh_database(server_url: str, name: str, create: bool = True) -> str:
+    """(Re)create database `name` on the server of `server_url` (or only drop it); its URL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", help="a SQLite file built by bench/generate_data.py")
+    parser.add_argument(
+        "--database-url",
+        help="a database built by bench/generate_data.py (PostgreSQL); with --generate: the server on which "
+        "to create a database per scale (dropped afterwards)",
+    )
+    parser.add_argument("--generate", type=float, action="append", help="build this scale first (repeat it)")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--compare", help="the JSON report of a smaller data set")
+    parser.add_argument("--json", action="store_true", help="print only the JSON report")
+    args = parser.parse_args(argv)
+    if args.generate:
+        reports = generated_runs(args.generate, args.database_url, args.repeat)
+    elif args.database or args.database_url:
+        reports = [measure(args.database or args.database_url, args.repeat)]
+        if args.compare:
+            compare(reports[0], json.loads(Path(args.compare).read_text()))
+    else:
+        parser.error("give --database, --database-url or --generate")
+    if not args.json:
+        for report in reports:
+            print(table(report), end="\n\n")
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
