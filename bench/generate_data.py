@@ -173,7 +173,6 @@ def plan_document(number: int, issued: date, leads: list[str], others: list[str]
 
 
 def add_plans(scale: float, codes: list[str], start: date, directory: Path, rng) -> int:
-    from app.extensions import db
     from app.services.plan_import import import_plan_files
 
     count = max(1, round(PLANS_FULL * scale))
@@ -184,10 +183,7 @@ def add_plans(scale: float, codes: list[str], start: date, directory: Path, rng)
         issued = start + timedelta(days=round(number * (SPAN_DAYS * 0.8) / count))
         path = directory / f"plan-{number:04d}.yaml"
         path.write_text(yaml.safe_dump(plan_document(number, issued, leads, others, rng), allow_unicode=True))
-        # no_autoflush: a new task that names its `assignee` is otherwise flushed by the user lookup in
-        # plan_import._assign_task_refs before its section is set (NOT NULL tasks.section_id).
-        with db.session.no_autoflush:
-            import_plan_files(path)
+        import_plan_files(path)
         path.unlink()
     return count
 
