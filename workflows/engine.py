@@ -40,6 +40,7 @@ from app.services.task_types import PERIODIC_TYPES
 from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.guards import may_act, may_start
+from workflows.loop_compaction import compact_loops
 from workflows.row_writes import update_instance, update_task
 from workflows.runtime import (
     complete_user_task,
@@ -278,6 +279,7 @@ def _write_state(instance, workflow, loaded, task: Task, now) -> tuple[list[Work
 
 
 def _store_state(instance, workflow, loaded, task: Task, now) -> tuple[SyncedItems, str]:
+    compact_loops(workflow)
     update_instance(
         instance,
         state=dump_workflow(workflow),
