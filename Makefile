@@ -93,7 +93,8 @@ clean-db:
 .PHONY: bench
 # Page benchmark (bench/README.md): data sets of these scales (0.01 = 1 % of issue 9's size; "0.01 1"
 # adds the full size, hours to generate), on SQLite, then on PostgreSQL: the server of
-# BENCH_DATABASE_URL (a database per scale is created and dropped there) or a throw-away one.
+# BENCH_DATABASE_URL (a database per scale is created and dropped there) or a throw-away one; then
+# step throughput with gunicorn (2 workers) on PostgreSQL under concurrent clients, and memory per worker.
 BENCH_SCALES ?= 0.01
 PAGE_BENCH = $(BIN)/python bench/page_cost.py $(addprefix --generate ,$(BENCH_SCALES))
 bench: install
@@ -105,3 +106,4 @@ ifeq ($(strip $(BENCH_DATABASE_URL)),)
 else
 	$(PAGE_BENCH) --database-url '$(BENCH_DATABASE_URL)'
 endif
+	$(BIN)/python bench/throughput.py $(if $(strip $(BENCH_DATABASE_URL)),--database-url '$(BENCH_DATABASE_URL)')
