@@ -38,3 +38,13 @@ max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+
+
+def post_worker_init(worker):
+    """Once the worker has built its app: move everything loaded so far (the app, its templates, the
+    parsed process specs) out of the garbage collector's reach. A full collection then walks only what
+    requests create, instead of pausing a request for every long-lived object (tens of ms at p95)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -265,6 +265,8 @@ def measure(database: str, repeat: int) -> dict:
             size = data_set_size()
             subjects = choose_subjects()
         sessions = Sessions(app)
+        gc.collect()
+        gc.freeze()  # as each gunicorn worker does once it has built its app (gunicorn.conf.py)
         results = {}
         for name, user, url in cases(subjects):
             for _ in range(2):  # warm-up: sign-in, caches, first plans of the statements

@@ -194,6 +194,10 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, str]] = {
     ("GET", "/api/v1/plan-frameworks/<int:framework_id>/targets"): ("plain", False, "D D D D A A A"),
     ("GET", "/api/v1/commune-plans/<int:commune_plan_id>"): ("plain", False, "D P P P P P P"),
     ("PUT", "/api/v1/commune-plans/<int:commune_plan_id>"): ("plain", False, "P P P P P P P"),
+    # the dashboard's whole lists (tests/test_dashboard_scale.py): every signed-in user, like the dashboard;
+    # the audit filters' suggestions (tests/test_audit_filters.py): the audit page's readers
+    ("GET", "/dashboard/tasks"): ("plain", False, "D A A A A A A"),
+    ("GET", "/audit/suggestions"): ("plain", False, "D D D D A A A"),
 }
 
 # Values for the rules' arguments that are not ids of the setup.

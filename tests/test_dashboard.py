@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import AuditEvent, PlanSection, Task, TaskState
 from app.models.plans import TaskKind
 from app.services.clock import local_today
-from app.services.dashboard import dashboard, due_soon_tasks
+from app.services.dashboard import dashboard
+from app.services.dashboard_lists import DUE_SOON, TOP, Scope, dated_list
 from app.services.five_clears import FIVE_CLEARS, missing_clears
 from app.services.timeline import TimelineFilter, plan_timeline
 from tests.engine_helpers import task, user
@@ -120,7 +121,7 @@ def counted_statements():
 
 
 def test_progress_by_unit_and_section_match_the_database(client, auth, worked):
-    page = get_page(client, auth, "/dashboard")
+    page = get_page(client, auth, "/dashboard?plan=1")  # sections are a plan's: shown for one plan
     tasks = plan_tasks()
     units = {t.lead_unit.code for t in tasks}
     by_unit = table_rows(page, "table-units")
@@ -155,10 +156,15 @@ def test_states_overdue_and_due_soon_lists(client, auth, worked):
     }
     assert states == {s: str(sum(t.state == s for t in tasks)) for s in {t.state for t in tasks}}
     assert states[TaskState.COLLECTING_OPINIONS] == "1"
-    overdue = [t.code for t in tasks if is_overdue(t, worked)]
-    assert sorted(codes_in(page, "overdue-list")) == sorted(overdue)
-    assert "5" in overdue and "4.a" not in overdue and "6" not in overdue  # marked; completed; cancelled
+    overdue = [t for t in tasks if is_overdue(t, worked)]
+    codes = [t.code for t in overdue]
+    assert "5" in codes and "4.a" not in codes and "6" not in codes  # marked; completed; cancelled
+    # the longest overdue first (then the tasks overdue by their mark only), at most TOP of them
+    urgent = sorted(overdue, key=lambda t: (t.due_date is None or t.due_date >= worked, t.due_date, t.id))
+    assert codes_in(page, "overdue-list") == [t.code for t in urgent[:TOP]] and len(overdue) > TOP
+    assert page.get_element_by_id("overdue-heading").find("span").text_content() == str(len(overdue))
     assert page.get_element_by_id("overdue-list").find(".//a").get("href").startswith("/tasks/")
+    assert page.get_element_by_id("overdue-list-all").get("href") == "/dashboard/tasks?show=overdue"
     # due within 7 days: 5 (in 3 days) is listed; 3.a (in 30 days) is not
     assert codes_in(page, "due-soon-list") == ["5"]
 
@@ -166,7 +172,7 @@ def test_states_overdue_and_due_soon_lists(client, auth, worked):
 def test_due_soon_counts_today_to_seven_days_ahead_and_skips_closed_tasks(app):
     task("7.b").state = TaskState.COMPLETED
     db.session.commit()
-    codes = [t.code for t in due_soon_tasks(date(2025, 3, 23))]  # the plan's 30/3/2025 deadlines
+    codes = [t.code for t in dated_list(Scope(), date(2025, 3, 23), DUE_SOON, 1, 50).tasks]  # 30/3/2025
     expected = [
         t.code
         for t in plan_tasks()
@@ -175,19 +181,26 @@ def test_due_soon_counts_today_to_seven_days_ahead_and_skips_closed_tasks(app):
         and t.state not in TaskState.CLOSED
     ]
     assert sorted(codes) == sorted(expected) and "7.b" not in codes and len(codes) >= 3
-    assert due_soon_tasks(date(2025, 3, 22)) == []  # 8 days before: nothing yet
+    assert dated_list(Scope(), date(2025, 3, 22), DUE_SOON).tasks == []  # 8 days before: nothing yet
 
 
 def test_five_clear_gaps_count_each_missing_clear_and_list_the_tasks(client, auth, app):
     tasks = plan_tasks()
-    board = dashboard(local_today())
+    board = dashboard(local_today(), task("1.a").plan)  # the "5 rõ" are a plan's
     counts = {row.clear: row.count for row in board.gap_counts}
     assert counts == {clear: sum(clear in missing_clears(t) for t in tasks) for clear in FIVE_CLEARS}
-    assert [gap.task.code for gap in board.gaps] == [t.code for t in tasks if missing_clears(t)]
+    lacking = [t for t in tasks if missing_clears(t)]
+    urgent = sorted(
+        lacking,
+        key=lambda t: (t.state in TaskState.CLOSED, t.due_date is None, t.due_date or date.min, t.position),
+    )
+    assert [gap.task.code for gap in board.gaps.gaps] == [t.code for t in urgent[:TOP]]
+    assert board.gaps.total == len(lacking)
+    assert dashboard(local_today()).gaps is None  # every plan: the page asks to choose one
     before = counts["person"]
     task("1.b").assignee = user("cntt.cv")
     db.session.commit()
-    page = get_page(client, auth, "/dashboard")
+    page = get_page(client, auth, "/dashboard?plan=1")
     rows = {
         row.get("data-clear"): row.find("td").text_content().strip()
         for row in page.get_element_by_id("table-gaps").iter("tr")
@@ -195,9 +208,12 @@ def test_five_clear_gaps_count_each_missing_clear_and_list_the_tasks(client, aut
     }
     assert rows["person"] == str(before - 1)
     gap_codes = [li.get("data-task-code") for li in page.get_element_by_id("gap-tasks").iter("li")]
-    assert "1.b" in gap_codes  # still without an expected result
-    missing_1b = page.xpath("//details[@id='gap-tasks']//li[@data-task-code='1.b']//span[@data-missing]")
-    assert [span.get("data-missing") for span in missing_1b] == missing_clears(task("1.b"))
+    assert len(gap_codes) == TOP and "1.b" not in gap_codes  # its deadline is not among the nearest
+    whole = page.get_element_by_id("gap-tasks-all").get("href")
+    assert whole == "/dashboard/tasks?show=gaps&plan=1"
+    listed = html.fromstring(client.get(whole).get_data(as_text=True))
+    missing_1b = listed.xpath("//tr[@data-task-code='1.b']//span[@data-missing]")
+    assert [span.get("data-missing") for span in missing_1b] == missing_clears(task("1.b"))  # no result
 
 
 def test_recent_activity_shows_the_newest_audit_events(client, auth, worked):

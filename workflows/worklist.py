@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+import base64
+import binascii
+import operator
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import reduce
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -42,25 +51,93 @@ def _served_unit_ids(user: User):
     return select(Unit.id).where(or_(Unit.id == user.unit_id, Unit.parent_id == user.unit_id))
 
 
-def _worklist_condition(user: User):
+_SOONEST_DUE_FIRST = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+
+
+class _Branch(NamedTuple):
+    condition: ColumnElement[bool]
+    index_prefix: tuple  # the columns of its index before due_at, all fixed by the condition
+
+
+_HELD = (WorkItem.status, WorkItem.assignee_id)  # ix_work_items_status_assignee_due
+_UNASSIGNED = (WorkItem.status, WorkItem.assignee_id, WorkItem.candidate_unit_id)  # ..._unit_due
+
+
+def _branches(user: User, unit_ids: list[int] | None = None) -> list[_Branch]:
+    """The worklist's condition as disjoint branches, each an equality lookup in an index (see
+    WorkItem.__table_args__): the items assigned to the user; the unassigned ones of a unit the user
+    serves (one branch per unit given in `unit_ids`, else one for all, found by a subquery); the
+    unassigned ones of no unit. The unassigned ones need one of the user's roles among the candidate
+    roles, which their index carries, so the role is tested without reading the rows."""
+    open_ = WorkItem.status == WorkItemStatus.OPEN
+    branches = [_Branch(and_(open_, WorkItem.assignee_id == user.id), _HELD)]
     roles = [WorkItem.candidate_roles.like(f"%,{role},%") for role in user.roles]
-    unassigned_for_me = and_(
-        WorkItem.assignee_id.is_(None),
-        or_(*roles) if roles else False,
-        or_(WorkItem.candidate_unit_id.is_(None), WorkItem.candidate_unit_id.in_(_served_unit_ids(user))),
-    )
-    return and_(
-        WorkItem.status == WorkItemStatus.OPEN, or_(WorkItem.assignee_id == user.id, unassigned_for_me)
-    )
+    if roles:
+        unassigned = and_(open_, WorkItem.assignee_id.is_(None), or_(*roles))
+        in_units = (
+            [WorkItem.candidate_unit_id.in_(_served_unit_ids(user))]
+            if unit_ids is None
+            else [WorkItem.candidate_unit_id == unit_id for unit_id in unit_ids]
+        )
+        in_units.append(WorkItem.candidate_unit_id.is_(None))
+        branches += [_Branch(and_(unassigned, in_unit), _UNASSIGNED) for in_unit in in_units]
+    return branches
 
 
-def worklist_for(user: User, limit: int = 500) -> list[WorkItem]:
-    """Open items the user may act on now: theirs, and their unit's nobody has taken; soonest due first."""
-    if not user.active:
+@dataclass(frozen=True)
+class WorklistPosition:
+    """Where a page of the worklist ends: its last item's due time (None: undated, listed last) and id;
+    `seen` counts the items before and on that page (shown as "51–100"; it selects nothing)."""
+
+    due_at: datetime | None
+    item_id: int
+    seen: int = 0
+
+
+def _walks(branch: _Branch, after: WorklistPosition | None, limit: int) -> list[Select]:
+    """A branch's first `limit` items after `after` as two walks along its index: the dated items by
+    (due_at, id), then the undated ones by id. Each stops after `limit` rows, so a page reads about
+    `limit` index entries per branch however many items wait. Each is ordered by the index's own
+    columns (those before due_at are fixed by the condition, so the order is the same): no other index
+    gives that order, so neither SQLite nor PostgreSQL walks another one hoping to stop early."""
+    columns = (WorkItem.id, WorkItem.due_at)
+    order = (*branch.index_prefix, WorkItem.due_at, WorkItem.id)
+    walks = []
+    if after is None or after.due_at is not None:
+        dated = select(*columns).where(branch.condition, WorkItem.due_at.is_not(None))
+        if after is not None:
+            dated = dated.where(
+                WorkItem.due_at >= after.due_at,
+                or_(WorkItem.due_at > after.due_at, WorkItem.id > after.item_id),
+            )
+        walks.append(dated.order_by(*order).limit(limit))
+    undated = select(*columns).where(branch.condition, WorkItem.due_at.is_(None))
+    if after is not None and after.due_at is None:
+        undated = undated.where(WorkItem.id > after.item_id)
+    walks.append(undated.order_by(*order).limit(limit))
+    return walks
+
+
+def worklist_for(user: User, limit: int = 500, after: WorklistPosition | None = None) -> list[WorkItem]:
+    """Open items the user may act on now: theirs, and their unit's nobody has taken; soonest due first
+    (undated last, then by id), at most `limit`, after `after` (a previous page's last item)."""
+    if not user.active or limit < 1:
         return []
+    # One walk per served unit, each in due order: a walk over an IN of units goes unit by unit, so its
+    # first `limit` rows are not the soonest due of them all. The units are read first (one statement).
+    unit_ids = list(db.session.scalars(_served_unit_ids(user).order_by(Unit.id))) if user.roles else []
+    walks = [walk.subquery() for branch in _branches(user, unit_ids) for walk in _walks(branch, after, limit)]
+    candidates = union_all(*(select(walk.c.id, walk.c.due_at) for walk in walks)).subquery()
+    # The page's ids first (at most `limit` of a few walks' rows), then their rows and what they show.
+    page = (
+        select(candidates.c.id)
+        .order_by(candidates.c.due_at.is_(None), candidates.c.due_at, candidates.c.id)
+        .limit(limit)
+        .subquery()
+    )
     query = (
         select(WorkItem)
-        .where(_worklist_condition(user))
+        .join(page, page.c.id == WorkItem.id)
         .options(
             joinedload(WorkItem.task),
             joinedload(WorkItem.candidate_unit),
@@ -68,16 +145,104 @@ def worklist_for(user: User, limit: int = 500) -> list[WorkItem]:
             joinedload(WorkItem.assignee),
             joinedload(WorkItem.instance).joinedload(ProcessInstance.definition),
         )
-        .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
-        .limit(limit)
+        .order_by(*_SOONEST_DUE_FIRST)
     )
     return list(db.session.scalars(query).unique())
 
 
 def worklist_count(user: User) -> int:
+    """How many items `worklist_for` would list without a limit: one index count per branch."""
     if not user.active:
         return 0
-    return db.session.scalar(select(func.count(WorkItem.id)).where(_worklist_condition(user)))
+    counts = [
+        select(func.count()).select_from(WorkItem).where(branch.condition).scalar_subquery()
+        for branch in _branches(user)
+    ]
+    return db.session.scalar(select(reduce(operator.add, counts)))
+
+
+@dataclass
+class WorklistPage:
+    items: list[WorkItem]
+    next_cursor: str | None
+    first_number: int  # the position of the page's first item in the whole list, from 1
+
+
+def page_of(found: list[WorkItem], limit: int, after: WorklistPosition | None = None) -> WorklistPage:
+    """A page from `worklist_for(user, limit + 1, after)`: the extra item only says that more follow."""
+    items, seen = found[:limit], after.seen if after else 0
+    more = len(found) > limit and bool(items)
+    return WorklistPage(items, encode_cursor(items[-1], seen + len(items)) if more else None, seen + 1)
+
+
+def worklist_page(user: User, limit: int, after: WorklistPosition | None = None) -> WorklistPage:
+    return page_of(worklist_for(user, limit + 1, after), limit, after)
+
+
+# --- paging parameters ----------------------------------------------------------------------------
+
+
+class BadWorklistRequest(ValueError):
+    """A `limit` or `cursor` this list cannot use; `details` names each parameter."""
+
+    def __init__(self, details: dict[str, str]):
+        super().__init__(details)
+        self.details = details
+
+
+_CURSOR_VERSION = "w1"
+_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def encode_cursor(item: WorkItem, seen: int) -> str:
+    due = _as_utc(item.due_at).isoformat(timespec="microseconds") if item.due_at else ""
+    raw = f"{_CURSOR_VERSION}|{due}|{item.id}|{seen}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> WorklistPosition:
+    """The position a cursor of `encode_cursor` stands for; BadWorklistRequest for anything else."""
+    try:
+        if len(cursor) > 120:
+            raise ValueError(cursor)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, due_text, id_text, seen_text = raw.split("|")
+        if version != _CURSOR_VERSION or not (_NUMBER.fullmatch(id_text) and _NUMBER.fullmatch(seen_text)):
+            raise ValueError(raw)
+        due = datetime.fromisoformat(due_text) if due_text else None
+        if due is not None and due.tzinfo is None:
+            raise ValueError(raw)
+        return WorklistPosition(due.astimezone(UTC) if due else None, int(id_text), int(seen_text))
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise BadWorklistRequest({"cursor": "not a cursor of this worklist"}) from None
+
+
+def parse_paging(
+    limit_text: str | None, cursor: str | None, default: int, maximum: int
+) -> tuple[int, WorklistPosition | None]:
+    """`limit` (1..maximum; absent or blank: `default`) and the position of `cursor` (absent: the start)."""
+    details: dict[str, str] = {}
+    limit = default
+    if limit_text is not None and limit_text.strip():
+        text = limit_text.strip()
+        if _NUMBER.fullmatch(text) and 1 <= int(text) <= maximum:
+            limit = int(text)
+        else:
+            details["limit"] = f"a whole number from 1 to {maximum}"
+    after = None
+    if cursor:
+        try:
+            after = decode_cursor(cursor)
+        except BadWorklistRequest as error:
+            details.update(error.details)
+    if details:
+        raise BadWorklistRequest(details)
+    return limit, after
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite gives the stored UTC time without its zone; PostgreSQL gives it with one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 _OPEN_ITEM_CONTEXT = (

@@ -20,7 +20,7 @@ from app.models import Plan, Task
 from app.services.accounts import authenticate, record_access
 from app.services.api_tokens import issue_token
 from app.services.clock import local_today
-from app.services.plan_queries import plans_with_task_counts
+from app.services.plan_list import PlanListError, api_query, plans_with_task_counts
 from app.services.task_editing import update_task_fields
 from app.services.task_queries import InvalidFilter, TaskFilter, plan_tasks
 from app.throttle import sign_in_limits
@@ -96,8 +96,14 @@ def me() -> ResponseReturnValue:
 
 @bp.get("/plans")
 def list_plans() -> ResponseReturnValue:
-    """Every plan, newest first, with its number of tasks."""
-    return {"items": [plan_json(row.plan, row.task_count) for row in plans_with_task_counts()]}
+    """The plans, newest first, with their number of tasks, a page at a time: `limit` (1–200, default
+    50), `cursor` (the previous page's `next_cursor`; null on the last page). Bad values: 400."""
+    try:
+        page = plans_with_task_counts(api_query(request.args))
+    except PlanListError as error:
+        raise ApiError(400, "invalid parameters", error.details) from None
+    items = [plan_json(row.plan, row.task_count) for row in page.rows]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 @bp.get("/plans/<int:plan_id>/tasks")

@@ -23,7 +23,14 @@ from workflows.assignment import claim, delegate, release
 from workflows.engine import advance, start_process
 from workflows.errors import NotAllowed, WorkflowError
 from workflows.guards import may_see
-from workflows.worklist import history_of, load_work_item, worklist_for
+from workflows.worklist import (
+    BadWorklistRequest,
+    history_of,
+    load_work_item,
+    page_of,
+    parse_paging,
+    worklist_for,
+)
 
 
 def _workflow_error(error: WorkflowError) -> ResponseReturnValue:
@@ -74,9 +81,15 @@ def start_task_process(task_id: int) -> ResponseReturnValue:
 
 @bp.get("/worklist")
 def worklist() -> ResponseReturnValue:
-    """Open steps the caller may act on now, soonest due first."""
+    """Open steps the caller may act on now, soonest due first: `limit` (1–500, default 100) after
+    `cursor` (the previous page's `next_cursor`, null on the last page); a bad one of either is a 400."""
     user = current_api_user()
-    return {"items": [work_item_json(item, user) for item in worklist_for(user)]}
+    try:
+        limit, after = parse_paging(request.args.get("limit"), request.args.get("cursor"), 100, 500)
+    except BadWorklistRequest as error:
+        raise ApiError(400, "invalid parameters", error.details) from None
+    page = page_of(worklist_for(user, limit + 1, after), limit, after)
+    return {"items": [work_item_json(item, user) for item in page.items], "next_cursor": page.next_cursor}
 
 
 @bp.get("/work-items/<int:item_id>")

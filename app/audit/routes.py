@@ -1,11 +1,12 @@
-"""GET /audit (filters, newest first, "next page" by cursor), its CSV and XLSX exports, and
-GET /tasks/<id>/history/print. The rules live in app.services.audit_queries and audit_export."""
+"""GET /audit (filters, newest first, "next page" by cursor), the people and units its filters suggest
+for what is typed (GET /audit/suggestions), its CSV and XLSX exports, and GET /tasks/<id>/history/print.
+The rules live in app.services.audit_queries and audit_export."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, jsonify, render_template, request, stream_with_context
 from flask_login import current_user
 
 from app.audit import bp
@@ -21,12 +22,14 @@ from app.services.audit_export import (
     xlsx_bytes,
 )
 from app.services.audit_queries import (
+    SUGGESTION_FIELDS,
     AuditFilters,
     FilterError,
     audit_page,
-    filter_options,
+    chosen_labels,
     may_read_audit,
     parse_filters,
+    suggestions,
 )
 from app.services.clock import to_local, utcnow
 from app.services.step_context import history_rows
@@ -49,10 +52,27 @@ def index():
         rows=audit_rows(page.events) if page else [],
         next_cursor=page.next_cursor if page else None,
         query=urlencode(filters.query_args()),
-        options=filter_options(),
+        chosen=chosen_labels(filters),
         actions=action_labels(),
         caps=EXPORT_MAX_ROWS,
     ), (400 if errors else 200)
+
+
+@bp.get("/audit/suggestions")
+def suggest():
+    """`{"items": [{"value", "label"}]}`: at most 20 people (`field=actor`, the default) or units
+    (`field=unit`) matching `q`, for the filters' text boxes; the audit page's readers only."""
+    if not may_read_audit(current_user._get_current_object()):
+        return jsonify(error="forbidden", details={}), 403
+    field, typed = request.args.get("field") or "actor", request.args.get("q", "")
+    errors = {}
+    if field not in SUGGESTION_FIELDS:
+        errors["field"] = "actor or unit"
+    if len(typed) > 80:
+        errors["q"] = "at most 80 characters"
+    if errors:
+        return jsonify(error="invalid parameters", details=errors), 400
+    return jsonify(items=[{"value": value, "label": label} for value, label in suggestions(field, typed)])
 
 
 @bp.get("/audit/export.csv")

@@ -1,7 +1,8 @@
-"""The dashboard (every signed-in user), a plan's timeline with unit and section filters, and the JSON
-a task page's diagram viewer draws (whoever may view the task)."""
+"""The dashboard (every signed-in user; every plan or one), its full lists of tasks a page at a time, a
+plan's timeline with unit and section filters, and the JSON a task page's diagram viewer draws (whoever
+may view the task)."""
 
-from flask import jsonify, render_template, request
+from flask import abort, jsonify, render_template, request
 from flask_login import current_user
 
 from app.dashboard import bp
@@ -9,6 +10,13 @@ from app.extensions import db
 from app.models import Plan, Task
 from app.services.clock import local_today
 from app.services.dashboard import dashboard
+from app.services.dashboard_lists import (
+    InvalidListRequest,
+    ListRequest,
+    department_plan,
+    list_request,
+    task_list,
+)
 from app.services.task_queries import InvalidFilter, lead_units_of
 from app.services.timeline import TimelineFilter, plan_timeline
 from workflows.diagram_path import task_diagram
@@ -17,8 +25,27 @@ from workflows.permissions import may_view_task
 
 @bp.get("/dashboard")
 def index():
-    board = dashboard(local_today())
+    """Every plan of the department, or one (`plan`); `units=all` shows every lead unit's row."""
+    errors: dict[str, str] = {}
+    plan = department_plan(request.args.get("plan"), errors)
+    if errors:
+        abort(404 if errors["plan"] == "no such plan" else 400)
+    board = dashboard(local_today(), plan, all_units=request.args.get("units") == "all")
     return render_template("dashboard/index.html", board=board, chart_data=board.chart_data())
+
+
+@bp.get("/dashboard/tasks")
+def tasks():
+    """A whole list of the dashboard (`show` overdue, due_soon or gaps), a page at a time, for every plan
+    or one (`plan`) and every lead unit or one (`unit`)."""
+    try:
+        chosen, errors = list_request(request.args), {}
+    except InvalidListRequest as invalid:
+        chosen, errors = ListRequest(), invalid.details
+    listing = None if errors else task_list(chosen.scope, local_today(), chosen.kind, chosen.page)
+    return render_template(
+        "dashboard/tasks.html", chosen=chosen, listing=listing, errors=errors, today=local_today()
+    ), 400 if errors else 200
 
 
 @bp.get("/plans/<int:plan_id>/timeline")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -91,6 +92,8 @@ class DuePrecision:
 
 class Plan(db.Model):
     __tablename__ = "plans"
+    # the plan list, newest first, a page at a time (app/services/plan_list.py)
+    __table_args__ = (Index("ix_plans_issued_on_id", "issued_on", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -158,12 +161,23 @@ class TaskCoordination(db.Model):
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 
+# what the dashboard's counts by lead unit and state read, in the order of its GROUP BY (an index-only scan)
+DASHBOARD_COUNT_COLUMNS = ("kind", "lead_unit_id", "state", "due_date", "id", "due_status", "progress")
+
+
 class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("plan_id", "code"),
         # budgets are in million VND and never negative (named ck_tasks_budget_not_negative)
         CheckConstraint("budget_million_vnd IS NULL OR budget_million_vnd >= 0", name="budget_not_negative"),
+        # The dashboard (app/services/dashboard.py, dashboard_lists.py): counts by unit and state read this
+        # index alone; the lists walk one state's deadlines in order, for all plans, a unit or a plan;
+        # tasks marked overdue by the scheduler are found by their mark.
+        Index("ix_tasks_kind_unit_state", *DASHBOARD_COUNT_COLUMNS),
+        Index("ix_tasks_kind_state_due", "kind", "state", "due_date"),
+        Index("ix_tasks_plan_kind_state", "plan_id", "kind", "state", "due_date"),
+        Index("ix_tasks_due_status_due", "due_status", "kind", "state", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

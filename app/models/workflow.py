@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,13 +94,39 @@ class WorkItemStatus:
     ALL = (OPEN, COMPLETED, CANCELLED)
 
 
+# The condition of the partial index of held work items (the same text is in migration d8e9f0a1b2c3).
+HELD_ITEMS = "assignee_id IS NOT NULL"
+
+
 class WorkItem(db.Model):
     """The worklist row of one READY user task. Worklists read only this table."""
 
     __tablename__ = "work_items"
+    # The worklist and its count (workflows/worklist.py) read the open items branch by branch, each an
+    # index range in due order: the user's own (status, assignee), and the unassigned ones of a unit or of
+    # no unit (status, assignee NULL, candidate unit NULL or one served), with the candidate roles in the
+    # index so that the user's role is tested without reading the row. The first holds only held items
+    # (partial: `assignee_id = ?` implies it), so that an unassigned branch never walks it in due order.
     __table_args__ = (
         Index("ix_work_items_open_by_unit", "status", "candidate_unit_id"),
-        Index("ix_work_items_open_by_assignee", "status", "assignee_id"),
+        Index(
+            "ix_work_items_status_assignee_due",
+            "status",
+            "assignee_id",
+            "due_at",
+            "id",
+            sqlite_where=text(HELD_ITEMS),
+            postgresql_where=text(HELD_ITEMS),
+        ),
+        Index(
+            "ix_work_items_status_assignee_unit_due",
+            "status",
+            "assignee_id",
+            "candidate_unit_id",
+            "due_at",
+            "id",
+            "candidate_roles",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

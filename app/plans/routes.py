@@ -8,6 +8,7 @@ from app.models import Plan, TaskState
 from app.plans import bp
 from app.services import plan_queries
 from app.services.clock import local_today
+from app.services.plan_list import PlanListError, PlanQuery, plan_years, plans_with_task_counts, web_query
 from app.services.reporting import reporting_overview
 from app.services.task_queries import InvalidFilter, TaskFilter, lead_units_of, plan_tasks
 
@@ -19,7 +20,18 @@ def home():
 
 @bp.get("/plans")
 def index():
-    return render_template("plans/index.html", rows=plan_queries.plans_with_task_counts())
+    """The plans, newest first, a page at a time (app.services.plan_list), by year and words."""
+    try:
+        query, errors = web_query(request.args), {}
+    except PlanListError as error:
+        query, errors = PlanQuery(), error.details
+    return render_template(
+        "plans/index.html",
+        page=None if errors else plans_with_task_counts(query),
+        query=query,
+        errors=errors,
+        years=plan_years(),
+    ), 400 if errors else 200
 
 
 @bp.get("/plans/<int:plan_id>")

@@ -291,20 +291,68 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-@dataclass
-class FilterOptions:
-    people: list[tuple[str, str]]  # (username, "Full name · Unit")
-    units: list[tuple[str, str]]  # (code, name)
+SUGGESTIONS = 20  # at most this many people or units offered for what has been typed
+SUGGESTION_FIELDS = ("actor", "unit")
 
 
-def filter_options() -> FilterOptions:
-    """Whom and which units the page offers to filter by: every account, and the units that have accounts."""
-    people = db.session.execute(
-        select(User.username, User.full_name, Unit.name)
-        .join(Unit, User.unit_id == Unit.id)
-        .order_by(User.full_name)
-    ).all()
-    units = db.session.execute(
-        select(Unit.code, Unit.name).where(Unit.id.in_(select(User.unit_id))).order_by(Unit.name)
-    ).all()
-    return FilterOptions([(u, f"{name} · {unit}") for u, name, unit in people], [tuple(row) for row in units])
+def suggestions(field: str, typed: str, limit: int = SUGGESTIONS) -> list[tuple[str, str]]:
+    """(value, label) of the people (`actor`: username, "Full name · Unit") or units (`unit`: code, name)
+    whose username/code starts with, or whose name contains, what was typed: at most `limit`, so the page
+    never lists every account (2,000 in a province). Case is ignored (for accented capitals, only on
+    PostgreSQL)."""
+    typed = " ".join(typed.split()).lower()
+    if not typed:
+        return []
+    pattern = re.sub(r"([\\%_])", r"\\\1", typed)
+    starts, contains = pattern + "%", "%" + pattern + "%"
+    if field == "actor":
+        query = (
+            select(User.username, User.full_name, Unit.name)
+            .outerjoin(Unit, User.unit_id == Unit.id)
+            .where(
+                or_(
+                    func.lower(User.username).like(starts, escape="\\"),
+                    func.lower(User.full_name).like(contains, escape="\\"),
+                )
+            )
+            .order_by(User.full_name, User.username)
+            .limit(limit)
+        )
+        return [(username, _person(name, unit)) for username, name, unit in db.session.execute(query)]
+    query = (
+        select(Unit.code, Unit.name)
+        .where(
+            Unit.id.in_(select(User.unit_id)),
+            or_(
+                func.lower(Unit.code).like(starts, escape="\\"),
+                func.lower(Unit.name).like(contains, escape="\\"),
+            ),
+        )
+        .order_by(Unit.name)
+        .limit(limit)
+    )
+    return [(code, name) for code, name in db.session.execute(query)]
+
+
+def chosen_labels(filters: AuditFilters) -> dict[str, str]:
+    """What the page says beside the chosen person and unit ("Full name · Unit", the unit's name): one
+    lookup each, by username and by code."""
+    labels = {}
+    if filters.actor:
+        query = (
+            select(User.full_name, Unit.name)
+            .outerjoin(Unit, User.unit_id == Unit.id)
+            .where(User.username == filters.actor)
+        )
+        row = db.session.execute(query).first()
+        if row is not None:
+            labels["actor"] = _person(*row)
+    if filters.unit:
+        name = db.session.scalar(select(Unit.name).where(Unit.code == filters.unit))
+        if name is not None:
+            labels["unit"] = name
+    return labels
+
+
+def _person(full_name: str, unit_name: str | None) -> str:
+    return f"{full_name} · {unit_name}" if unit_name else full_name

@@ -1,35 +1,51 @@
-"""Where the plans stand: the numbers of the dashboard, counted in a few grouped queries.
+"""Where the plans stand: the numbers of the dashboard, for every plan of the department or for one.
 
-Only the plans' own tasks count (Task.kind == plan), not the reporting tasks. Every function reads a
-fixed number of statements however many tasks there are (tests/test_dashboard.py counts them).
+Only the plans' own tasks count (Task.kind == plan), not the reporting tasks.
 
 - not started: not started, or waiting for central guidance;
 - in progress: any other state that is not closed (drafting, reviewing, ..., submitted);
-- overdue: not closed, and past its deadline or marked overdue by the scheduler (Task.due_status);
-- due soon: not closed, deadline from today to today + DUE_SOON_DAYS.
+- overdue, due soon, "5 rõ" gaps: see app.services.dashboard_lists, which lists them.
+
+What the page costs does not grow with the tasks beyond one count: the tasks by lead unit and state are
+one grouped query that reads one index alone (ix_tasks_kind_unit_state; for one plan, the plan's rows),
+and the units, states, sections and totals come from it. The page shows the TOP_UNITS units with the most
+overdue tasks (all of them on request), the first tasks of each list with its total and a link to the
+whole list (app.services.dashboard_lists), the latest RECENT_EVENTS events. Progress by section and the
+"5 rõ" gaps are a plan's: they are shown when one plan is chosen. Every function reads a fixed number of
+statements however many tasks there are (tests/test_dashboard.py, tests/test_query_counts.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import Select, case, func, or_, select
 
 from app import labels
 from app.extensions import db
 from app.models import AuditEvent, Plan, PlanSection, Task, TaskState, Unit
 from app.models.plans import TaskKind
 from app.services.audit_export import EXTRA_ACTION_LABELS
-from app.services.five_clears import FIVE_CLEARS, missing_clears
-from app.services.plan_queries import holding_plan_ids
+from app.services.dashboard_lists import (
+    DUE_SOON,
+    OVERDUE,
+    TOP,
+    Scope,
+    TaskList,
+    dated_list,
+    gap_candidates,
+    gap_list,
+    overdue_condition,
+)
+from app.services.five_clears import FIVE_CLEARS
+from app.services.plan_list import newest_plans
 from app.services.step_context import ACTION_LABELS
 
-DUE_SOON_DAYS = 7
 RECENT_EVENTS = 20
+TOP_UNITS = 15
+PLAN_CHOICES = 15
 NOT_STARTED_STATES = (TaskState.NOT_STARTED, TaskState.WAITING_GUIDANCE)
-OPEN_STATES = tuple(s for s in TaskState.ALL if s not in TaskState.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -62,12 +78,6 @@ class GapCount:
 
 
 @dataclass(frozen=True)
-class TaskGap:
-    task: Task
-    missing: list[str]
-
-
-@dataclass(frozen=True)
 class Activity:
     at: datetime
     actor: str
@@ -82,34 +92,22 @@ class Activity:
 @dataclass
 class Dashboard:
     today: date
-    total: int
-    by_unit: list[ProgressRow]
-    by_section: list[ProgressRow]
+    scope: Scope
+    summary: ProgressRow
+    by_unit: list[ProgressRow]  # the units shown: TOP_UNITS of them unless every unit was asked for
+    unit_count: int  # how many lead units have tasks
     by_state: list[StateCount]
-    overdue: list[Task]
-    due_soon: list[Task]
-    gap_counts: list[GapCount]
-    gaps: list[TaskGap]
+    overdue: TaskList
+    due_soon: TaskList
     recent: list[Activity]
-    plans: list[Plan] = field(default_factory=list)
+    by_section: list[ProgressRow] = field(default_factory=list)  # one plan only
+    gap_counts: list[GapCount] = field(default_factory=list)  # one plan only
+    gaps: TaskList | None = None  # one plan only
+    plans: list[Plan] = field(default_factory=list)  # the plan choice: the newest, and the one chosen
 
     @property
-    def summary(self) -> ProgressRow:
-        """All tasks together (each task has one lead unit, so the units' rows add up to them)."""
-        rows = self.by_unit
-        tasks = sum(row.tasks for row in rows)
-        weighted = sum(row.average_progress * row.tasks for row in rows)
-        return ProgressRow(
-            key=0,
-            label="",
-            code="",
-            tasks=tasks,
-            completed=sum(row.completed for row in rows),
-            in_progress=sum(row.in_progress for row in rows),
-            not_started=sum(row.not_started for row in rows),
-            overdue=sum(row.overdue for row in rows),
-            average_progress=round(weighted / tasks, 1) if tasks else 0.0,
-        )
+    def total(self) -> int:
+        return self.summary.tasks
 
     def chart_data(self) -> dict:
         """What the charts draw (the same numbers as the tables under them), for JSON in the page."""
@@ -142,25 +140,28 @@ def _series(rows: list[ProgressRow]) -> dict:
     }
 
 
-def overdue_condition(today: date):
-    """Not closed, and past its deadline or marked overdue by the scheduler."""
-    late = and_(Task.due_date.is_not(None), Task.due_date < today)
-    return and_(Task.state.in_(OPEN_STATES), or_(late, Task.due_status == "overdue"))
+def _of_scope(query: Select, scope: Scope) -> Select:
+    """The scope's plan tasks. For one plan, `kind` is compared through an expression so that the plan's
+    rows are read (ix_tasks_plan_kind_state): SQLite without statistics would otherwise walk every plan's
+    entries of ix_tasks_kind_unit_state to spare itself sorting the plan's few groups."""
+    if scope.plan is None:
+        return query.where(Task.kind == TaskKind.PLAN)
+    return query.where(Task.plan_id == scope.plan.id, func.coalesce(Task.kind, "") == TaskKind.PLAN)
+
+
+def _number(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _counts(today: date) -> list:
     """The columns every progress row has, as SQL aggregates."""
-
-    def number(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     in_progress = Task.state.not_in((*NOT_STARTED_STATES, *TaskState.CLOSED))
     return [
         func.count(Task.id),
-        number(Task.state == TaskState.COMPLETED),
-        number(in_progress),
-        number(Task.state.in_(NOT_STARTED_STATES)),
-        number(overdue_condition(today)),
+        _number(Task.state == TaskState.COMPLETED),
+        _number(in_progress),
+        _number(Task.state.in_(NOT_STARTED_STATES)),
+        _number(overdue_condition(today)),
         func.coalesce(func.avg(Task.progress), 0),
     ]
 
@@ -180,91 +181,93 @@ def _row(key, label, code, counts) -> ProgressRow:
     )
 
 
-def progress_by_unit(today: date) -> list[ProgressRow]:
-    """Per lead unit, by unit name: one grouped query."""
-    query = (
-        select(Unit.id, Unit.name, Unit.code, *_counts(today))
-        .join(Task, Task.lead_unit_id == Unit.id)
-        .where(Task.kind == TaskKind.PLAN)
-        .group_by(Unit.id, Unit.name, Unit.code)
-        .order_by(Unit.name)
-    )
-    return [_row(uid, name, code, counts) for uid, name, code, *counts in db.session.execute(query)]
+@dataclass
+class _Tally:
+    tasks: int = 0
+    completed: int = 0
+    in_progress: int = 0
+    not_started: int = 0
+    overdue: int = 0
+    progress: int = 0
+
+    def add(self, state: str, count: int, progress: int, overdue: int) -> None:
+        self.tasks += count
+        self.progress += progress
+        self.overdue += overdue
+        if state == TaskState.COMPLETED:
+            self.completed += count
+        elif state in NOT_STARTED_STATES:
+            self.not_started += count
+        elif state not in TaskState.CLOSED:
+            self.in_progress += count
+
+    def row(self, key: int = 0, label: str = "", code: str = "") -> ProgressRow:
+        average = self.progress / self.tasks if self.tasks else 0
+        counts = (self.tasks, self.completed, self.in_progress, self.not_started, self.overdue, average)
+        return _row(key, label, code, counts)
 
 
-def progress_by_section(today: date) -> list[ProgressRow]:
-    """Per section of the plans, in document order: one grouped query."""
-    query = (
-        select(PlanSection.id, PlanSection.number, PlanSection.heading, *_counts(today))
-        .join(Task, Task.section_id == PlanSection.id)
-        .where(Task.kind == TaskKind.PLAN)
-        .group_by(
-            PlanSection.id, PlanSection.number, PlanSection.heading, PlanSection.plan_id, PlanSection.position
-        )
-        .order_by(PlanSection.plan_id, PlanSection.position)
-    )
+def unit_state_counts(scope: Scope, today: date) -> list[tuple[int, str, int, int, int]]:
+    """(lead unit id, state, tasks, sum of progress, overdue) per unit and state: one grouped query,
+    the one read of the page that grows with the number of tasks (an index-only scan, kept as light as
+    it can be: whether a state is closed is decided here per group, not in SQL per row)."""
+    late = _number(or_(Task.due_date < today, Task.due_status == "overdue"))
+    query = select(
+        Task.lead_unit_id, Task.state, func.count(), func.coalesce(func.sum(Task.progress), 0), late
+    ).group_by(Task.lead_unit_id, Task.state)
     return [
-        _row(sid, f"{number}. {heading}", number, counts)
-        for sid, number, heading, *counts in db.session.execute(query)
+        (unit_id, state, count, progress, late if state not in TaskState.CLOSED else 0)
+        for unit_id, state, count, progress, late in db.session.execute(_of_scope(query, scope))
     ]
 
 
-def tasks_by_state() -> list[StateCount]:
-    """How many tasks are in each state, states in their workflow order, empty states left out."""
-    query = select(Task.state, func.count(Task.id)).where(Task.kind == TaskKind.PLAN).group_by(Task.state)
-    counts = dict(db.session.execute(query).tuples().all())
+def _progress(scope: Scope, today: date, all_units: bool):
+    """(summary, the units' rows to show, how many units, tasks by state) from unit_state_counts."""
+    total, units, states = _Tally(), {}, {}
+    for unit_id, state, count, progress, overdue in unit_state_counts(scope, today):
+        total.add(state, int(count), int(progress), int(overdue))
+        units.setdefault(unit_id, _Tally()).add(state, int(count), int(progress), int(overdue))
+        states[state] = states.get(state, 0) + int(count)
+    # the units with the most overdue tasks first, then the most unfinished ones
+    ranked = sorted(
+        units, key=lambda uid: (-units[uid].overdue, -(units[uid].tasks - units[uid].completed), uid)
+    )
+    shown = ranked if all_units else ranked[:TOP_UNITS]
+    names = {}
+    if shown:
+        query = select(Unit.id, Unit.name, Unit.code).where(Unit.id.in_(shown))
+        names = {uid: (name, code) for uid, name, code in db.session.execute(query)}
+    rows = [units[uid].row(uid, *names.get(uid, ("", ""))) for uid in shown]
+    return total.row(), rows, len(units), _by_state(states)
+
+
+def _by_state(counts: dict[str, int]) -> list[StateCount]:
+    """States in their workflow order, empty states left out."""
     order = {state: position for position, state in enumerate(TaskState.ALL)}
     return [
-        StateCount(state, str(labels.TASK_STATE_LABELS.get(state, state)), int(count))
+        StateCount(state, str(labels.TASK_STATE_LABELS.get(state, state)), count)
         for state, count in sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
     ]
 
 
-def _task_list(condition, order_by) -> list[Task]:
+def progress_by_section(plan: Plan, today: date) -> list[ProgressRow]:
+    """Per section of the plan, in document order: one grouped query of the plan's tasks."""
     query = (
-        select(Task)
-        .join(Task.lead_unit)
-        .options(contains_eager(Task.lead_unit), joinedload(Task.lead_sub_unit))
-        .where(Task.kind == TaskKind.PLAN, condition)
-        .order_by(*order_by)
+        select(PlanSection.id, PlanSection.number, PlanSection.heading, *_counts(today))
+        .join(Task, Task.section_id == PlanSection.id)
+        .where(PlanSection.plan_id == plan.id)
+        .group_by(PlanSection.id, PlanSection.number, PlanSection.heading, PlanSection.position)
+        .order_by(PlanSection.position)
     )
-    return list(db.session.scalars(query))
-
-
-def overdue_tasks(today: date) -> list[Task]:
-    return _task_list(overdue_condition(today), (Task.due_date.asc().nulls_last(), Task.position))
-
-
-def due_soon_tasks(today: date, days: int = DUE_SOON_DAYS) -> list[Task]:
-    """Open tasks whose deadline is today or in the next `days` days."""
-    window = and_(
-        Task.state.in_(OPEN_STATES),
-        Task.due_date >= today,
-        Task.due_date <= today + timedelta(days=days),
-    )
-    return _task_list(window, (Task.due_date, Task.position))
-
-
-def five_clear_gaps() -> tuple[list[GapCount], list[TaskGap]]:
-    """("5 rõ" clear -> how many tasks lack it, the tasks with what each lacks), from one query of the
-    tasks that may lack something; app.services.five_clears decides what exactly."""
-    maybe = or_(
-        Task.assignee_id.is_(None),
-        func.coalesce(func.trim(Task.content), "") == "",
-        Task.due_date.is_(None),
-        func.coalesce(func.trim(Task.expected_result), "") == "",
-    )
-    candidates = _task_list(maybe, (Task.plan_id, Task.position))
-    gaps = [TaskGap(task, missing) for task in candidates if (missing := missing_clears(task))]
-    counts = [
-        GapCount(clear, str(labels.FIVE_CLEARS_LABELS[clear]), sum(clear in g.missing for g in gaps))
-        for clear in FIVE_CLEARS
+    return [
+        _row(sid, f"{number}. {heading}", number, counts)
+        for sid, number, heading, *counts in db.session.execute(_of_scope(query, Scope(plan)))
     ]
-    return counts, gaps
 
 
-def recent_activity(limit: int = RECENT_EVENTS) -> list[Activity]:
-    """The newest audit events about tasks (not sign-ins and the like), newest first: one query."""
+def recent_activity(scope: Scope, limit: int = RECENT_EVENTS) -> list[Activity]:
+    """The newest audit events about tasks (not sign-ins and the like), newest first: one query; for one
+    plan, its tasks' events (ix_audit_events_task_id_at, the plan's rows)."""
     names = {**ACTION_LABELS, **EXTRA_ACTION_LABELS}
     query = (
         select(AuditEvent, Task.code, Task.title)
@@ -272,6 +275,8 @@ def recent_activity(limit: int = RECENT_EVENTS) -> list[Activity]:
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
+    if scope.plan is not None:
+        query = query.where(AuditEvent.task_id.in_(select(Task.id).where(Task.plan_id == scope.plan.id)))
     return [
         Activity(
             at=event.at,
@@ -287,21 +292,31 @@ def recent_activity(limit: int = RECENT_EVENTS) -> list[Activity]:
     ]
 
 
-def dashboard(today: date) -> Dashboard:
-    by_state = tasks_by_state()
-    gap_counts, gaps = five_clear_gaps()
-    departments_plans = select(Plan).where(Plan.id.not_in(holding_plan_ids()))
-    plans = list(db.session.scalars(departments_plans.order_by(Plan.issued_on.desc().nulls_last(), Plan.id)))
-    return Dashboard(
+def dashboard(today: date, plan: Plan | None = None, all_units: bool = False) -> Dashboard:
+    """The whole department's plans, or one plan's: a fixed number of statements."""
+    scope = Scope(plan)
+    summary, by_unit, unit_count, by_state = _progress(scope, today, all_units)
+    plans = newest_plans(PLAN_CHOICES)
+    if plan is not None and plan not in plans:
+        plans.append(plan)
+    board = Dashboard(
         today=today,
-        total=sum(row.count for row in by_state),
-        by_unit=progress_by_unit(today),
-        by_section=progress_by_section(today),
+        scope=scope,
+        summary=summary,
+        by_unit=by_unit,
+        unit_count=unit_count,
         by_state=by_state,
-        overdue=overdue_tasks(today),
-        due_soon=due_soon_tasks(today),
-        gap_counts=gap_counts,
-        gaps=gaps,
-        recent=recent_activity(),
+        overdue=dated_list(scope, today, OVERDUE, 1, TOP),
+        due_soon=dated_list(scope, today, DUE_SOON, 1, TOP),
+        recent=recent_activity(scope),
         plans=plans,
     )
+    if plan is not None:
+        gaps = gap_candidates(plan)
+        board.by_section = progress_by_section(plan, today)
+        board.gap_counts = [
+            GapCount(clear, str(labels.FIVE_CLEARS_LABELS[clear]), sum(clear in g.missing for g in gaps))
+            for clear in FIVE_CLEARS
+        ]
+        board.gaps = gap_list(gaps, 1, TOP)
+    return board

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.models import User
 from workflows.worklist import worklist_count
 
 bp = Blueprint("worklist", __name__)
+
+
+def worklist_total(user: User) -> int:
+    """`worklist_count` once per request: the menu badge and the worklist page's total share it."""
+    totals = g.setdefault("worklist_totals", {})
+    if user.id not in totals:
+        totals[user.id] = worklist_count(user)
+    return totals[user.id]
 
 
 def worklist_badge() -> int | None:
@@ -16,7 +25,7 @@ def worklist_badge() -> int | None:
     if not current_user.is_authenticated:
         return None
     try:
-        return worklist_count(current_user._get_current_object())
+        return worklist_total(current_user._get_current_object())
     except SQLAlchemyError:  # an error page after a failed transaction still renders its menu
         return None
 

@@ -21,6 +21,11 @@ def test_dashboard_draws_its_charts_under_the_policy(app, page, live_server):
     page.click("#nav-dashboard")
     page.wait_for_url(f"{live_server}/dashboard")
     page.wait_for_selector("#chart-units[data-chart-drawn]")
+    # sections and "5 rõ" gaps are a plan's: choose the plan
+    page.select_option("#dashboard-plan", index=1)
+    page.click("#dashboard-plan-choice button[type=submit]")
+    page.wait_for_url(lambda url: "/dashboard?plan=" in url)
+    page.wait_for_selector("#chart-sections[data-chart-drawn]")
     drawn = page.evaluate(
         "() => [...document.querySelectorAll('canvas')].map(c => [c.id, !!Chart.getChart(c), c.width > 0])"
     )
