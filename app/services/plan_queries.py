@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Indicator, Plan, PlanSection, Task
 from app.models.commune_plans import PlanFramework
-from app.models.plans import TaskKind
 
 
 @dataclass(frozen=True)
@@ -41,28 +40,6 @@ def holding_plan_ids():
 def framework_held_by(plan: Plan) -> int | None:
     """The id of the framework whose commune plans this plan holds, or None for a department's plan."""
     return db.session.scalar(select(PlanFramework.id).where(PlanFramework.plan_id == plan.id))
-
-
-def plans_with_task_counts() -> list[PlanRow]:
-    """Every plan, newest first, with its number of tasks (its own, not the reporting tasks) counted
-    in one grouped query.
-
-    Left out: the plans that only hold the commune plans' processes of a framework ("Khung kế hoạch cấp
-    xã", PlanFramework.plan). They have no task of their own; officials follow frameworks and the
-    communes' plans under Kế hoạch cấp xã (/commune-plans), which says who has submitted."""
-    counts = (
-        select(Task.plan_id, func.count(Task.id).label("task_count"))
-        .where(Task.kind == TaskKind.PLAN)
-        .group_by(Task.plan_id)
-        .subquery()
-    )
-    query = (
-        select(Plan, func.coalesce(counts.c.task_count, 0))
-        .outerjoin(counts, counts.c.plan_id == Plan.id)
-        .where(Plan.id.not_in(holding_plan_ids()))
-        .order_by(Plan.issued_on.desc().nulls_last(), Plan.id.desc())
-    )
-    return [PlanRow(plan, count) for plan, count in db.session.execute(query)]
 
 
 def tasks_by_section(plan: Plan, tasks: list[Task]) -> list[SectionBlock]:
