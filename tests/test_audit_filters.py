@@ -9,8 +9,11 @@ import re
 import pytest
 from lxml import html
 
+from app.extensions import db
 from app.services.audit_queries import SUGGESTIONS
+from app.services.user_admin import create_user
 from tests.audit_data import drive_1a, edge_rows
+from tests.engine_helpers import user
 from tests.query_count_data import audit_rows, new_accounts
 from tests.query_count_helpers import Page, assert_constant
 
@@ -108,3 +111,25 @@ def test_the_page_does_not_grow_with_the_accounts(trail, supervisor):
     size = len(supervisor.get(shown).get_data())
     assert_constant(supervisor, pages, lambda: new_accounts(40))
     assert len(supervisor.get(shown).get_data()) == size  # 40 accounts more: not one option more
+
+
+@pytest.mark.parametrize("typed", ["Đặng Thị", "đặng thị", "ĐẶNG THỊ", "dang thi", "DANG  thi"])
+def test_suggestions_ignore_case_and_diacritics_as_people_type_names(trail, supervisor, typed):
+    """Vietnamese names are often typed without diacritics or in capitals; both databases must find them
+    (SQLite's lower() leaves Đ as it is)."""
+    create_user(
+        user("admin"),
+        username="dang.ht",
+        full_name="Đặng Thị Hồng Thắm",
+        email=None,
+        unit_code="VP",
+        roles=["specialist"],
+        password=None,
+    )
+    db.session.commit()
+    items = supervisor.get("/audit/suggestions", query_string={"field": "actor", "q": typed}).get_json()[
+        "items"
+    ]
+    assert [item["value"] for item in items] == ["dang.ht"]
+    units = supervisor.get("/audit/suggestions", query_string={"field": "unit", "q": "VAN PHONG"}).get_json()
+    assert {"value": "VP", "label": "Văn phòng Sở"} in units["items"]

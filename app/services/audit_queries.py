@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from app.extensions import db
 from app.models import AuditEvent, Role, Task, Unit, User
 from app.services.clock import LOCAL_TZ
+from app.services.text_search import folded
 from workflows.audit import Action
 
 PAGE_SIZE = 50
@@ -297,41 +298,30 @@ SUGGESTION_FIELDS = ("actor", "unit")
 
 def suggestions(field: str, typed: str, limit: int = SUGGESTIONS) -> list[tuple[str, str]]:
     """(value, label) of the people (`actor`: username, "Full name · Unit") or units (`unit`: code, name)
-    whose username/code starts with, or whose name contains, what was typed: at most `limit`, so the page
-    never lists every account (2,000 in a province). Case is ignored (for accented capitals, only on
-    PostgreSQL)."""
-    typed = " ".join(typed.split()).lower()
-    if not typed:
+    whose username/code starts with, or whose name contains, what was typed, case and diacritics ignored
+    ("dang" finds "Đặng"): at most `limit`, so the page never lists every account (2,000 in a province)."""
+    wanted = folded(typed)
+    if not wanted:
         return []
-    pattern = re.sub(r"([\\%_])", r"\\\1", typed)
-    starts, contains = pattern + "%", "%" + pattern + "%"
     if field == "actor":
         query = (
             select(User.username, User.full_name, Unit.name)
             .outerjoin(Unit, User.unit_id == Unit.id)
-            .where(
-                or_(
-                    func.lower(User.username).like(starts, escape="\\"),
-                    func.lower(User.full_name).like(contains, escape="\\"),
-                )
-            )
             .order_by(User.full_name, User.username)
-            .limit(limit)
         )
-        return [(username, _person(name, unit)) for username, name, unit in db.session.execute(query)]
-    query = (
-        select(Unit.code, Unit.name)
-        .where(
-            Unit.id.in_(select(User.unit_id)),
-            or_(
-                func.lower(Unit.code).like(starts, escape="\\"),
-                func.lower(Unit.name).like(contains, escape="\\"),
-            ),
-        )
-        .order_by(Unit.name)
-        .limit(limit)
-    )
-    return [(code, name) for code, name in db.session.execute(query)]
+        people = db.session.execute(query)
+        found = [
+            (username, _person(name, unit))
+            for username, name, unit in people
+            if folded(username).startswith(wanted) or wanted in folded(name)
+        ]
+        return found[:limit]
+    query = select(Unit.code, Unit.name).where(Unit.id.in_(select(User.unit_id))).order_by(Unit.name)
+    units = db.session.execute(query)
+    found = [
+        (code, name) for code, name in units if folded(code).startswith(wanted) or wanted in folded(name)
+    ]
+    return found[:limit]
 
 
 def chosen_labels(filters: AuditFilters) -> dict[str, str]:
