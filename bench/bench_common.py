@@ -166,3 +166,16 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
     out = [line(header), "-" * len(line(header))]
     return "\n".join(out + [line(row) for row in rows])
+
+
+def fresh_database(server_url: str, name: str, create: bool = True) -> str:
+    """(Re)create database `name` on the PostgreSQL server of `server_url` (or only drop it); its URL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -44,6 +44,7 @@ from bench_common import (  # noqa: E402
     data_set_size,
     database_bytes,
     format_table,
+    fresh_database,
     machine,
     peak_rss_mb,
     summary_ms,
@@ -381,19 +382,6 @@ def generated_runs(scales: list[float], database_url: str | None, repeat: int) -
                 compare(report, reports[0])
             reports.append(report)
     return reports
-
-
-def fresh_database(server_url: str, name: str, create: bool = True) -> str:
-    """(Re)create database `name` on the server of `server_url` (or only drop it); its URL."""
-    from sqlalchemy import create_engine, make_url, text
-
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def main(argv: list[str] | None = None) -> int:

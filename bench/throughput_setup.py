@@ -81,16 +81,10 @@ def postmaster_pid(directory: Path | None) -> int | None:
 
 
 def fresh_database(server_url: str, name: str = DATABASE, create: bool = True) -> str:
-    """(Re)create database `name` on the server (or only drop it); its URL."""
-    from sqlalchemy import create_engine, make_url, text
+    """(Re)create the benchmark's database on the server (or only drop it); its URL."""
+    from bench_common import fresh_database as recreate
 
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return recreate(server_url, name, create)
 
 
 def server_environment(url: str, workdir: Path, bind: str | None = None) -> dict[str, str]:

@@ -90,9 +90,9 @@ def _cut_repeats(workflow, run: list) -> int:
 def _splice_out(workflow, stretch: list) -> None:
     """Remove a straight stretch of tasks, joining the task above it to the task below it."""
     above, below = stretch[0].parent, stretch[-1].children[0]
-    data = below.data  # materialised before the parent changes (the stored form is a difference)
+    # `below` keeps its data as a whole dict in memory; the serializer stores it as a difference from
+    # its new parent when the state is written.
     above._children = [below.id if child == stretch[0].id else child for child in above._children]
     below._parent = above.id
-    below.data = data
     for task in stretch:
         del workflow.tasks[task.id]
