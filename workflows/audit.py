@@ -168,13 +168,17 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
+# Built once (every step reads it): a reused statement keeps its cache key.
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
 def _chain_head(session: Session) -> str:
     """The hash of the last row, read under the chain's lock (see the module's docstring)."""
     head = session.info.get(_HEAD)
     if head is not None:
         return head
     _take_chain_lock(session)
-    last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    last = session.scalar(_LAST_HASH)
     return last or GENESIS
 
 

@@ -3,15 +3,18 @@
 The ORM's unit of work costs about a millisecond a flush; a step writes a handful of known columns of
 rows it already holds. These helpers send one UPDATE each and record the new values on the objects
 as their committed state (`set_committed_value`), so the session neither writes them again nor reads
-them back: what a step returns is what is in the database.
+them back: what a step returns is what is in the database. Each statement is built once per table and
+set of columns and then reused: a reused statement keeps its cache key, so a step does not pay for
+building its queries again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, insert, inspect, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,18 +38,46 @@ def insert_rows(objects: Iterable) -> None:
     objects = list(objects)
     if not objects:
         return
-    mapper = inspect(type(objects[0]))
-    [key] = mapper.primary_key
-    columns = [prop for prop in mapper.column_attrs if prop.columns[0] is not key]
+    key, columns, statement = _insert_of(type(objects[0]))
     rows = [_row_values(obj, columns) for obj in objects]
-    table = mapper.local_table
-    ids = db.session.execute(insert(table).returning(key, sort_by_parameter_order=True), rows).scalars()
+    ids = db.session.execute(statement, rows).scalars()
     for obj, row, new_id in zip(objects, rows, ids, strict=True):
         for name, value in row.items():
             setattr(obj, name, value)
         setattr(obj, key.key, new_id)
         make_transient_to_detached(obj)
         db.session.add(obj)
+
+
+@cache
+def _insert_of(model: type):
+    """(primary key column, the other column properties, the INSERT ... RETURNING id) of a model."""
+    mapper = inspect(model)
+    [key] = mapper.primary_key
+    columns = [prop for prop in mapper.column_attrs if prop.columns[0] is not key]
+    return key, columns, insert(mapper.local_table).returning(key, sort_by_parameter_order=True)
+
+
+@cache
+def _update_of(table: Table, names: tuple[str, ...], versioned: bool = False):
+    """UPDATE table SET <names> WHERE id = :row_id [AND lock_version = :old_version]; each new value is
+    bound as `new_<name>` (a column's own name is reserved for the SET clause)."""
+    where = [table.c.id == bindparam("row_id")]
+    if versioned:
+        where.append(table.c.lock_version == bindparam("old_version"))
+    values = {name: bindparam(f"new_{name}") for name in names}
+    if table is _TASKS:
+        values["updated_at"] = func.now()
+    return update(table).where(*where).values(values)
+
+
+def _run_update(table: Table, row_id: int, values: dict, old_version: int | None = None):
+    names = tuple(sorted(values))
+    statement = _update_of(table, names, old_version is not None)
+    params = {f"new_{name}": values[name] for name in names} | {"row_id": row_id}
+    if old_version is not None:
+        params["old_version"] = old_version
+    return db.session.execute(statement, params)
 
 
 def _row_values(obj, columns) -> dict:
@@ -66,11 +97,7 @@ def update_instance(instance: ProcessInstance, **values) -> None:
     was read (else StaleDataError, as the ORM's own versioned UPDATE raises)."""
     version = instance.lock_version
     values["lock_version"] = version + 1
-    done = db.session.execute(
-        update(_INSTANCES)
-        .where(_INSTANCES.c.id == instance.id, _INSTANCES.c.lock_version == version)
-        .values(**values)
-    )
+    done = _run_update(_INSTANCES, instance.id, values, old_version=version)
     if done.rowcount != 1:
         raise StaleDataError(f"process instance {instance.id} changed since it was read")
     _committed(instance, values)
@@ -81,7 +108,7 @@ def update_task(task: Task, now: datetime, **values) -> None:
     changed = {name: value for name, value in values.items() if getattr(task, name) != value}
     if not changed:
         return
-    db.session.execute(update(_TASKS).where(_TASKS.c.id == task.id).values(**changed, updated_at=func.now()))
+    _run_update(_TASKS, task.id, changed)
     _committed(task, changed | {"updated_at": now})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
@@ -22,16 +22,20 @@ class SyncedItems:
     open: list[WorkItem]  # every open row of the instance afterwards: still open ones by id, then created
 
 
+# Built once (every step runs it): a reused statement keeps its cache key.
+_OPEN_ITEMS_OF_INSTANCE = (
+    select(WorkItem)
+    .where(WorkItem.instance_id == bindparam("instance_id"), WorkItem.status == WorkItemStatus.OPEN)
+    .order_by(WorkItem.id)
+)
+
+
 def sync_work_items(
     instance: ProcessInstance, workflow, loaded: LoadedSpec, task: Task, now: datetime
 ) -> SyncedItems:
     """Cancel rows whose step is no longer READY and add rows for newly READY steps."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_items = db.session.scalars(
-        select(WorkItem)
-        .where(WorkItem.instance_id == instance.id, WorkItem.status == WorkItemStatus.OPEN)
-        .order_by(WorkItem.id)
-    ).all()
+    open_items = db.session.scalars(_OPEN_ITEMS_OF_INSTANCE, {"instance_id": instance.id}).all()
     still_open = [item for item in open_items if item.spiff_task_id in ready]
     cancel_items((item for item in open_items if item.spiff_task_id not in ready), now)
     known = {item.spiff_task_id for item in open_items}

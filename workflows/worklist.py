@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -41,9 +41,13 @@ _ITEM_CONTEXT = (
 )
 
 
+# Built once: a reused statement keeps its cache key (see app/services/api_tokens.py).
+_ITEM_BY_ID = select(WorkItem).where(WorkItem.id == bindparam("item_id")).options(*_ITEM_CONTEXT)
+
+
 def load_work_item(item_id: int) -> WorkItem | None:
     """The work item with everything acting on it and showing it reads, or None."""
-    return db.session.scalar(select(WorkItem).where(WorkItem.id == item_id).options(*_ITEM_CONTEXT))
+    return db.session.scalar(_ITEM_BY_ID, {"item_id": item_id})
 
 
 def _served_unit_ids(user: User):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
@@ -63,14 +63,17 @@ def coordinating_unit_refs(task: Task) -> list[dict[str, str]]:
     plain (code, name) rows."""
     if "coordinations" not in inspect(task).unloaded:
         return [unit_ref(unit) for unit in task.coordinating_units]
-    units, links = Unit.__table__.c, TaskCoordination.__table__.c
-    rows = db.session.execute(
-        select(units.code, units.name)
-        .join_from(TaskCoordination.__table__, Unit.__table__, links.unit_id == units.id)
-        .where(links.task_id == task.id)
-        .order_by(links.position)
-    )
+    rows = db.session.execute(_COORDINATING_UNITS, {"task_id": task.id})
     return [{"code": code, "name": name} for code, name in rows]
+
+
+_UNITS, _LINKS = Unit.__table__.c, TaskCoordination.__table__.c
+_COORDINATING_UNITS = (  # built once: a reused statement keeps its cache key
+    select(_UNITS.code, _UNITS.name)
+    .join_from(TaskCoordination.__table__, Unit.__table__, _LINKS.unit_id == _UNITS.id)
+    .where(_LINKS.task_id == bindparam("task_id"))
+    .order_by(_LINKS.position)
+)
 
 
 def user_json(user: User) -> dict[str, Any]:

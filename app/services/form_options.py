@@ -24,18 +24,22 @@ TRUE_VALUES = ("true", "on", "1", "yes")
 Option = tuple[str, str]
 
 
+# Plain rows, built once (a reused statement keeps its cache key): a step's validation reads this list
+# on every draft.
+_CONSULTABLE = (
+    select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.external_roles)
+    .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)), Unit.active.is_(True))
+    .order_by(case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0), Unit.id)
+)
+
+
 def consultable_units(task: Task | None = None) -> list[Option]:
     """(code, name) of the staffed units, then the outside bodies consulted on drafts.
 
     The task's own lead unit is left out: it is the one asking.
     """
     lead_ids = ({task.lead_unit_id, task.lead_sub_unit_id} - {None}) if task is not None else set()
-    internal_first = case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0)
-    units = db.session.execute(  # plain rows: a step's validation reads this list on every draft
-        select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.external_roles)
-        .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)), Unit.active.is_(True))
-        .order_by(internal_first, Unit.id)
-    )
+    units = db.session.execute(_CONSULTABLE)
     return [
         (unit.code, unit.name)
         for unit in units
