@@ -43,7 +43,8 @@ def insert_rows(objects: Iterable) -> None:
     ids = db.session.execute(statement, rows).scalars()
     for obj, row, new_id in zip(objects, rows, ids, strict=True):
         for name, value in row.items():
-            setattr(obj, name, value)
+            if name not in obj.__dict__:  # a column left out (None): loaded, not expired, once persistent
+                setattr(obj, name, value)
         setattr(obj, key.key, new_id)
         make_transient_to_detached(obj)
         db.session.add(obj)

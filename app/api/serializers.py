@@ -55,7 +55,10 @@ def assignee_username(task: Task) -> str | None:
     known = db.session.identity_map.get(identity_key(User, task.assignee_id))
     if known is not None:
         return known.username
-    return db.session.scalar(select(User.username).where(User.id == task.assignee_id))
+    return db.session.scalar(_USERNAME, {"user_id": task.assignee_id})
+
+
+_USERNAME = select(User.username).where(User.id == bindparam("user_id"))  # built once: keeps its cache key
 
 
 def coordinating_unit_refs(task: Task) -> list[dict[str, str]]:

@@ -40,11 +40,13 @@ def issue_token(user: User) -> tuple[str, datetime]:
 
 
 # Built once (every API request runs it): SQLAlchemy keeps a statement's cache key on the statement, so
-# a reused one skips building the query and its key again (~0.1 ms a request).
+# a reused one skips building the query and its key again. The holder is read with the token's expiry
+# (not the token row itself), with the roles every guard asks for.
 _TOKEN_HOLDER = (
-    select(ApiToken)
+    select(User, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    .options(joinedload(User.role_rows))
 )
 
 
@@ -52,8 +54,8 @@ def user_for_token(token: str) -> User | None:
     """The active user holding this unexpired token, or None."""
     if not token:
         return None
-    row = db.session.scalars(_TOKEN_HOLDER, {"token_hash": hash_token(token)}).unique().first()
+    row = db.session.execute(_TOKEN_HOLDER, {"token_hash": hash_token(token)}).unique().first()
     if row is None or as_utc(row.expires_at) <= utcnow():
         return None
-    user = row.user
+    user = row.User
     return user if user is not None and user.active else None

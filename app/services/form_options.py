@@ -25,9 +25,15 @@ Option = tuple[str, str]
 
 
 # Plain rows, built once (a reused statement keeps its cache key): a step's validation reads this list
-# on every draft.
+# on every draft. Only outside bodies bring their roles (JSON decoded per row).
 _CONSULTABLE = (
-    select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.external_roles)
+    select(
+        Unit.id,
+        Unit.code,
+        Unit.name,
+        Unit.kind,
+        case((Unit.kind == UnitKind.EXTERNAL, Unit.external_roles)).label("external_roles"),
+    )
     .where(Unit.kind.in_((*CONSULTABLE_KINDS, UnitKind.EXTERNAL)), Unit.active.is_(True))
     .order_by(case((Unit.kind == UnitKind.EXTERNAL, 1), else_=0), Unit.id)
 )
