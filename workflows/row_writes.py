@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, func, insert, inspect, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, WorkItem, WorkItemStatus
@@ -113,14 +114,20 @@ def update_task(task: Task, now: datetime, **values) -> None:
     _committed(task, changed | {"updated_at": now})
 
 
-def cancel_items(items: Iterable[WorkItem], now: datetime) -> None:
-    """Mark open items cancelled (their step is no longer waiting)."""
-    items = list(items)
-    if not items:
+_CANCEL_ITEMS = (
+    update(_WORK_ITEMS)
+    .where(_WORK_ITEMS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=WorkItemStatus.CANCELLED, completed_at=bindparam("cancelled_at"))
+)
+
+
+def cancel_rows(item_ids: list[int], now: datetime) -> None:
+    """Mark open items cancelled (their step is no longer waiting); those the session holds too."""
+    if not item_ids:
         return
+    db.session.execute(_CANCEL_ITEMS, {"ids": item_ids, "cancelled_at": now})
     values = {"status": WorkItemStatus.CANCELLED, "completed_at": now}
-    db.session.execute(
-        update(_WORK_ITEMS).where(_WORK_ITEMS.c.id.in_([item.id for item in items])).values(**values)
-    )
-    for item in items:
-        _committed(item, values)
+    for item_id in item_ids:
+        held = db.session.identity_map.get(identity_key(WorkItem, item_id))
+        if held is not None:
+            _committed(held, values)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
 from app.services.clock import LOCAL_TZ
 from app.services.working_days import working_due_at
-from workflows.row_writes import cancel_items, insert_rows
+from workflows.row_writes import cancel_rows, insert_rows
 from workflows.runtime import LoadedSpec, multi_instance_items, ready_user_tasks
 from workflows.steps import StepConfig
 
@@ -22,11 +22,17 @@ class SyncedItems:
     open: list[WorkItem]  # every open row of the instance afterwards: still open ones by id, then created
 
 
-# Built once (every step runs it): a reused statement keeps its cache key.
-_OPEN_ITEMS_OF_INSTANCE = (
-    select(WorkItem)
-    .where(WorkItem.instance_id == bindparam("instance_id"), WorkItem.status == WorkItemStatus.OPEN)
-    .order_by(WorkItem.id)
+# Built once (every step runs them): a reused statement keeps its cache key. The open rows are read as
+# plain (id, SpiffWorkflow task) pairs; only those that stay open are loaded as objects (a multi-instance
+# step's other items), since most steps leave none.
+_ITEMS = WorkItem.__table__.c
+_OPEN_ROWS_OF_INSTANCE = (
+    select(_ITEMS.id, _ITEMS.spiff_task_id)
+    .where(_ITEMS.instance_id == bindparam("instance_id"), _ITEMS.status == WorkItemStatus.OPEN)
+    .order_by(_ITEMS.id)
+)
+_ITEMS_BY_IDS = (
+    select(WorkItem).where(WorkItem.id.in_(bindparam("ids", expanding=True))).order_by(WorkItem.id)
 )
 
 
@@ -35,10 +41,11 @@ def sync_work_items(
 ) -> SyncedItems:
     """Cancel rows whose step is no longer READY and add rows for newly READY steps."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_items = db.session.scalars(_OPEN_ITEMS_OF_INSTANCE, {"instance_id": instance.id}).all()
-    still_open = [item for item in open_items if item.spiff_task_id in ready]
-    cancel_items((item for item in open_items if item.spiff_task_id not in ready), now)
-    known = {item.spiff_task_id for item in open_items}
+    open_rows = db.session.execute(_OPEN_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
+    cancel_rows([row.id for row in open_rows if row.spiff_task_id not in ready], now)
+    staying = [row.id for row in open_rows if row.spiff_task_id in ready]
+    still_open = db.session.scalars(_ITEMS_BY_IDS, {"ids": staying}).all() if staying else []
+    known = {row.spiff_task_id for row in open_rows}
     created = [
         _new_item(instance, task, spiff_task, loaded.steps[spiff_task.task_spec.bpmn_id], now)
         for spiff_id, spiff_task in ready.items()
