@@ -2,7 +2,8 @@
 several servers at once (every step is idempotent and commits its own small transactions).
 
 `tick(now)` runs STEPS in order and collects what each did into a TickReport (BPMN timers:
-workflows/timers.py; reminders, escalations: workflows/reminders.py; due marks: workflows/due_marks.py).
+workflows/timers.py; reminders, escalations: workflows/reminders.py; due marks: workflows/due_marks.py;
+the dashboard's department-wide counts, last: app/services/dashboard_figures.py).
 To add a step, write `def step(now: datetime) -> list[str]` returning one line per thing done, and
 append it to STEPS under its name.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.services.clock import LOCAL_TZ, utcnow
+from app.services.dashboard import refresh_department_figures
 from workflows.due_marks import update_due_marks
 from workflows.periods import start_due_periods
 from workflows.reminders import escalate_overdue, send_due_reminders
@@ -27,13 +29,15 @@ def start_periods_step(now: datetime) -> list[str]:
 
 
 # (name, step) in the order they run: new periods first, so their steps are reminded too; timers before
-# reminders and marks, so a step a timer closed is neither reminded nor marked.
+# reminders and marks, so a step a timer closed is neither reminded nor marked; the dashboard's counts
+# after everything that changes them.
 STEPS: list[tuple[str, Callable[[datetime], list[str]]]] = [
     ("periods_started", start_periods_step),
     ("timers_fired", fire_due_timers),
     ("reminders_sent", send_due_reminders),
     ("escalations_sent", escalate_overdue),
     ("marks_updated", update_due_marks),
+    ("dashboard_counted", refresh_department_figures),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from app.models.attachments import Attachment
 from app.models.commune_plans import CommunePlan, PlanFramework  # noqa: F401  (kế hoạch cấp xã)
+from app.models.dashboard_figures import DashboardFigures
 from app.models.indicator_values import IndicatorValue
 from app.models.notifications import Notification, NotificationKind, ReminderSent
 from app.models.plans import (
@@ -34,6 +35,7 @@ __all__ = [
     "NotificationKind",
     "ReminderSent",
     "AuditEvent",
+    "DashboardFigures",
     "InstanceStatus",
     "ProcessDefinition",
     "ProcessDraft",

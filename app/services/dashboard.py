@@ -6,9 +6,11 @@ Only the plans' own tasks count (Task.kind == plan), not the reporting tasks.
 - in progress: any other state that is not closed (drafting, reviewing, ..., submitted);
 - overdue, due soon, "5 rõ" gaps: see app.services.dashboard_lists, which lists them.
 
-What the page costs does not grow with the tasks beyond one count: the tasks by lead unit and state are
-one grouped query that reads one index alone (ix_tasks_kind_unit_state; for one plan, the plan's rows),
-and the units, states, sections and totals come from it. The page shows the TOP_UNITS units with the most
+What the page costs does not grow with the tasks: the tasks by lead unit and state are one grouped
+query that reads one index alone (ix_tasks_kind_unit_state; for one plan, the plan's rows), and the
+units, states, sections and totals come from it. For every plan, the scheduler's tick runs that count
+once a minute and the page reads its result (app.services.dashboard_figures), saying when it was
+counted; one plan's page counts live. The page shows the TOP_UNITS units with the most
 overdue tasks (all of them on request), the first tasks of each list with its total and a link to the
 whole list (app.services.dashboard_lists), the latest RECENT_EVENTS events. Progress by section and the
 "5 rõ" gaps are a plan's: they are shown when one plan is chosen. Every function reads a fixed number of
@@ -27,6 +29,8 @@ from app.extensions import db
 from app.models import AuditEvent, Plan, PlanSection, Task, TaskState, Unit
 from app.models.plans import TaskKind
 from app.services.audit_export import EXTRA_ACTION_LABELS
+from app.services.clock import LOCAL_TZ, utcnow
+from app.services.dashboard_figures import store_counts, stored_counts
 from app.services.dashboard_lists import (
     DUE_SOON,
     OVERDUE,
@@ -104,6 +108,7 @@ class Dashboard:
     gap_counts: list[GapCount] = field(default_factory=list)  # one plan only
     gaps: TaskList | None = None  # one plan only
     plans: list[Plan] = field(default_factory=list)  # the plan choice: the newest, and the one chosen
+    counted_at: datetime | None = None  # when the scheduler counted the numbers (None: counted now)
 
     @property
     def total(self) -> int:
@@ -221,10 +226,32 @@ def unit_state_counts(scope: Scope, today: date) -> list[tuple[int, str, int, in
     ]
 
 
+def refresh_department_figures(now: datetime) -> list[str]:
+    """The scheduler's step: count every plan's tasks by lead unit and state for the local day of `now`
+    and store it for the dashboard (app.services.dashboard_figures); a line when the counts changed."""
+    today = now.astimezone(LOCAL_TZ).date()
+    rows = unit_state_counts(Scope(None), today)
+    if not store_counts(rows, today, now):
+        return []
+    return [f"{sum(row[2] for row in rows)} tasks in {len(rows)} groups by lead unit and state"]
+
+
+def _counts_of(scope: Scope, today: date) -> tuple[list, datetime | None]:
+    """unit_state_counts of the scope and when they were counted: for every plan, as the scheduler
+    stored them when fresh; else now (None)."""
+    if scope.plan is None:
+        stored = stored_counts(today, utcnow())
+        if stored is not None:
+            return stored.rows, stored.computed_at
+    return unit_state_counts(scope, today), None
+
+
 def _progress(scope: Scope, today: date, all_units: bool):
-    """(summary, the units' rows to show, how many units, tasks by state) from unit_state_counts."""
+    """(summary, the units' rows to show, how many units, tasks by state, counted at) from
+    unit_state_counts."""
     total, units, states = _Tally(), {}, {}
-    for unit_id, state, count, progress, overdue in unit_state_counts(scope, today):
+    counts, counted_at = _counts_of(scope, today)
+    for unit_id, state, count, progress, overdue in counts:
         total.add(state, int(count), int(progress), int(overdue))
         units.setdefault(unit_id, _Tally()).add(state, int(count), int(progress), int(overdue))
         states[state] = states.get(state, 0) + int(count)
@@ -238,7 +265,7 @@ def _progress(scope: Scope, today: date, all_units: bool):
         query = select(Unit.id, Unit.name, Unit.code).where(Unit.id.in_(shown))
         names = {uid: (name, code) for uid, name, code in db.session.execute(query)}
     rows = [units[uid].row(uid, *names.get(uid, ("", ""))) for uid in shown]
-    return total.row(), rows, len(units), _by_state(states)
+    return total.row(), rows, len(units), _by_state(states), counted_at
 
 
 def _by_state(counts: dict[str, int]) -> list[StateCount]:
@@ -295,7 +322,7 @@ def recent_activity(scope: Scope, limit: int = RECENT_EVENTS) -> list[Activity]:
 def dashboard(today: date, plan: Plan | None = None, all_units: bool = False) -> Dashboard:
     """The whole department's plans, or one plan's: a fixed number of statements."""
     scope = Scope(plan)
-    summary, by_unit, unit_count, by_state = _progress(scope, today, all_units)
+    summary, by_unit, unit_count, by_state, counted_at = _progress(scope, today, all_units)
     plans = newest_plans(PLAN_CHOICES)
     if plan is not None and plan not in plans:
         plans.append(plan)
@@ -310,6 +337,7 @@ def dashboard(today: date, plan: Plan | None = None, all_units: bool = False) ->
         due_soon=dated_list(scope, today, DUE_SOON, 1, TOP),
         recent=recent_activity(scope),
         plans=plans,
+        counted_at=counted_at,
     )
     if plan is not None:
         gaps = gap_candidates(plan)
