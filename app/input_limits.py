@@ -9,6 +9,8 @@
   limit) are refused as malformed, like any other JSON that cannot be parsed.
 - NUL characters, which no text of ours contains and PostgreSQL refuses to store or compare, are
   refused in JSON strings, query arguments and form fields with a 400.
+- NaN and Infinity, which Python's json reads but JSON does not have (PostgreSQL's json type refuses
+  them), are malformed JSON: a 400.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, except that a too deeply nested document is a ValueError (a malformed body)."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_constant", _refuse_non_finite)
         try:
             value = super().loads(s, **kwargs)
         except RecursionError:
@@ -73,6 +76,10 @@ class BoundedJSONProvider(DefaultJSONProvider):
         if "\\u0000" in text and _has_nul(value):
             raise ValueError("NUL characters are not allowed")
         return value
+
+
+def _refuse_non_finite(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _has_nul(value: Any) -> bool:

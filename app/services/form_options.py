@@ -7,6 +7,7 @@ into the dict `workflows.engine.advance` validates. Fields the schema does not n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from sqlalchemy import case, select
@@ -131,7 +132,10 @@ def comment_from_form(form: MultiDict) -> str | None:
 
 
 def _number(text: str, kind: str) -> int | float | str:
+    """The number typed, or the text as typed when it is not one (the form then says so). "nan" and
+    "inf" are not numbers here: JSON has no such values."""
     try:
-        return int(text) if kind == "integer" else float(text.replace(",", "."))
+        number = int(text) if kind == "integer" else float(text.replace(",", "."))
     except ValueError:
         return text
+    return number if math.isfinite(number) else text
