@@ -275,6 +275,19 @@ def test_roles_property_makes_an_unknown_lane_fine(app):
     assert deploy(minimal(lane="Kế toán", extensions=roles), {}).created
 
 
+def test_no_step_waits_for_a_supervisor(app):
+    """Supervisors read everything and change nothing: neither a "supervisor" lane nor the role property
+    makes one a step's candidate."""
+    [problem] = refused(minimal(lane="supervisor"), {})
+    assert "no role" in problem.message
+    roles = (
+        '<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="roles" '
+        'value="supervisor" /></spiffworkflow:properties></bpmn:extensionElements>'
+    )
+    [problem] = refused(minimal(lane="Kế toán", extensions=roles), {})
+    assert "'supervisor' cannot act" in problem.message
+
+
 OPERATOR = (
     '<bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="http/GetRequest">'
     '<spiffworkflow:parameters><spiffworkflow:parameter id="url" type="str" value="\'http://x\'" />'

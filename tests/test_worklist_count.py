@@ -1,6 +1,7 @@
 """The worklist and its count, read branch by branch from indexes (workflows/worklist.py), list exactly
 the open items a straightforward reading of the rule gives: open, and either held by the user or held
-by nobody, for one of the user's roles, in no unit or in the user's unit or one of its sub-units; none
+by nobody, for one of the user's roles that act (a supervisor's never does), in no unit or in the
+user's unit or one of its sub-units; none
 for an inactive account. Soonest due first, undated last, then by id; every page of any size continues
 where the previous one stopped.
 
@@ -76,7 +77,7 @@ def expected_for(person: User) -> list[int]:
         if item.assignee_id is not None:
             return item.assignee_id == person.id
         in_unit = item.candidate_unit_id is None or item.candidate_unit_id in served
-        return in_unit and any(role in item.roles for role in person.roles)
+        return in_unit and any(role in item.roles for role in person.roles if role in Role.ACTING)
 
     chosen = [item for item in db.session.scalars(select(WorkItem)) if listed(item)]
     chosen.sort(key=lambda item: (item.due_at is None, as_utc(item.due_at), item.id))

@@ -12,7 +12,7 @@ def serves_unit(user: User, unit_id: int | None, parent_id: int | None) -> bool:
 
 def eligible(user: User, item: WorkItem) -> bool:
     """Holds one of the step's roles in its candidate unit, whoever holds the item now."""
-    if not user.active or not user.has_role(*item.roles):
+    if not user.active or not user.has_role(*(role for role in item.roles if role in Role.ACTING)):
         return False
     unit = item.candidate_unit
     return serves_unit(user, item.candidate_unit_id, unit.parent_id if unit is not None else None)

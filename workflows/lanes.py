@@ -14,7 +14,7 @@ LANE_ROLES: dict[str, tuple[str, ...]] = {
     "trưởng đơn vị": (Role.UNIT_HEAD,),
     "lãnh đạo sở": (Role.LEADER,),
     "đơn vị được xin ý kiến": (Role.SPECIALIST, Role.UNIT_HEAD),
-    **{role: (role,) for role in Role.ALL},
+    **{role: (role,) for role in Role.ACTING},
 }
 
 
@@ -30,4 +30,4 @@ def roles_for_lane(lane_name: str | None) -> tuple[str, ...]:
 
 
 def known_lane_names() -> list[str]:
-    return ["Chuyên viên", "Trưởng đơn vị", "Lãnh đạo Sở", "Đơn vị được xin ý kiến", *Role.ALL]
+    return ["Chuyên viên", "Trưởng đơn vị", "Lãnh đạo Sở", "Đơn vị được xin ý kiến", *Role.ACTING]

@@ -97,7 +97,9 @@ def check_step(task_spec, form_keys: set[str]) -> list[str]:
     if not config.roles:
         reasons.append(f"no role: put it in a known lane or set the roles property (lane '{config.lane}')")
     for role in (*config.roles, *config.external_roles):
-        if role not in Role.ALL:
+        if role == Role.SUPERVISOR:
+            reasons.append("role 'supervisor' cannot act: supervisors read everything and change nothing")
+        elif role not in Role.ALL:
             reasons.append(f"unknown role '{role}'")
     if config.task_state is not None and config.task_state not in TaskState.ALL:
         reasons.append(f"unknown task_state '{config.task_state}'")

@@ -19,6 +19,7 @@ from app.models import (
     AuditEvent,
     ProcessDefinition,
     ProcessInstance,
+    Role,
     Task,
     Unit,
     User,
@@ -75,7 +76,7 @@ def _branches(user: User, unit_ids: list[int] | None = None) -> list[_Branch]:
     roles, which their index carries, so the role is tested without reading the rows."""
     open_ = WorkItem.status == WorkItemStatus.OPEN
     branches = [_Branch(and_(open_, WorkItem.assignee_id == user.id), _HELD)]
-    roles = [WorkItem.candidate_roles.like(f"%,{role},%") for role in user.roles]
+    roles = [WorkItem.candidate_roles.like(f"%,{role},%") for role in user.roles if role in Role.ACTING]
     if roles:
         unassigned = and_(open_, WorkItem.assignee_id.is_(None), or_(*roles))
         in_units = (

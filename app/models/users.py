@@ -22,6 +22,9 @@ class Role:
     ADMIN = "admin"
 
     ALL = (SPECIALIST, UNIT_HEAD, LEADER, SUPERVISOR, ADMIN)
+    # The roles a step can be given (a lane, a task's `roles`): supervisors read everything and change
+    # nothing, so no step waits for one.
+    ACTING = (SPECIALIST, UNIT_HEAD, LEADER, ADMIN)
 
 
 class UserRole(db.Model):
