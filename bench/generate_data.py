@@ -234,11 +234,11 @@ def generate(database: str, scale: float, seed: int, workers: int = 1, quiet: bo
             # The planner's statistics and visibility map, as a deployed database has them: on
             # PostgreSQL autovacuum keeps both (the throw-away test server runs without it; without the
             # visibility map an index-only scan still reads every heap page); on SQLite the migrations
-            # take a sample and the app refreshes it with PRAGMA optimize (app/sqlite_pragmas.py). The
-            # schema here comes from the models, not the migrations, so take the same sample.
+            # run ANALYZE and the app refreshes it with PRAGMA optimize (app/sqlite_pragmas.py). The
+            # schema here comes from the models, not the migrations, so run the same ANALYZE.
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 if db.engine.dialect.name == "sqlite":
-                    connection.exec_driver_sql("PRAGMA analysis_limit=400")
+                    connection.exec_driver_sql("PRAGMA analysis_limit=0")  # as migration b7c8d9e0f1a2
                     connection.exec_driver_sql("ANALYZE")
                 else:
                     connection.exec_driver_sql("VACUUM ANALYZE")
