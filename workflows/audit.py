@@ -23,7 +23,7 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select, text
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, Task, User, WorkItem
-from app.services.clock import utcnow
+from app.services.clock import as_utc, utcnow
 from workflows.row_writes import insert_rows
 
 GENESIS = "0" * 64
@@ -109,7 +109,7 @@ def record(
     the row before it. `at` (UTC; default now) is for tests and imports of older records. The row must
     not be changed afterwards: its hash is computed here."""
     event = AuditEvent(
-        at=_utc(at) if at else utcnow(),
+        at=as_utc(at) if at else utcnow(),
         actor_id=actor.id if actor else None,
         actor_username=actor.username if actor else None,
         actor_name=actor.full_name if actor else None,
@@ -151,14 +151,9 @@ def content_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(values)).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; a naive value (SQLite gives them back) is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _canonical_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _utc(value).isoformat(timespec="microseconds")
+        return as_utc(value).isoformat(timespec="microseconds")
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
     if isinstance(value, Mapping):

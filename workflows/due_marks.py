@@ -14,14 +14,14 @@ serialises the writes. The task's `updated_at` is left as it was: a mark is not 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
 from app.extensions import db
 from app.models import DuePrecision, Task, TaskState, WorkItem, WorkItemStatus
-from app.services.clock import LOCAL_TZ
+from app.services.clock import LOCAL_TZ, as_utc
 
 NONE = ""
 DUE_SOON = "due_soon"
@@ -53,12 +53,6 @@ def deadline_end(task: Task) -> datetime | None:
     return datetime.combine(task.due_date, time(23, 59, 59), tzinfo=LOCAL_TZ)
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def wanted_marks(now: datetime) -> dict[int, tuple[str, str]]:
     """{task id: (current mark, wanted mark)} for every task whose mark should change."""
     earliest = dict(
@@ -81,7 +75,8 @@ def wanted_marks(now: datetime) -> dict[int, tuple[str, str]]:
     )
     changes = {}
     for task in db.session.scalars(candidates):
-        item_due = _as_utc(earliest.get(task.id)) if task.state not in TaskState.CLOSED else None
+        item_due = earliest.get(task.id) if task.state not in TaskState.CLOSED else None
+        item_due = as_utc(item_due) if item_due is not None else None
         wanted = mark_for(now, item_due, deadline_end(task))
         if wanted != (task.due_status or NONE):
             changes[task.id] = (task.due_status or NONE, wanted)

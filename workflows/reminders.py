@@ -13,7 +13,7 @@ A delivery failure loses nothing (the notification is in the database) and shows
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from app.models import (
     WorkItem,
     WorkItemStatus,
 )
-from app.services.clock import to_local
+from app.services.clock import as_utc, to_local
 from app.services.mail import Outgoing, deliver
 from workflows.guards import eligible
 
@@ -81,10 +81,6 @@ def _report(line: str, problems: list[str]) -> list[str]:
     return [line, *(f"{line} {problem}" for problem in problems)]
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _open_items_with_due(now: datetime) -> list[tuple[WorkItem, datetime]]:
     query = (
         select(WorkItem)
@@ -92,7 +88,7 @@ def _open_items_with_due(now: datetime) -> list[tuple[WorkItem, datetime]]:
         .options(joinedload(WorkItem.task), joinedload(WorkItem.candidate_unit))
         .order_by(WorkItem.id)
     )
-    return [(item, _as_utc(item.due_at)) for item in db.session.scalars(query).unique()]
+    return [(item, as_utc(item.due_at)) for item in db.session.scalars(query).unique()]
 
 
 def _users_with_role(role: str, unit_ids: Iterable[int] | None = None) -> list[User]:

@@ -26,6 +26,7 @@ from app.models import (
     WorkItem,
     WorkItemStatus,
 )
+from app.services.clock import as_utc
 
 # Acting on a step reads its instance and the identity of its definition (forms and spec come from the
 # per-version caches of workflows/runtime.py): one statement. Units and users are mostly in the session
@@ -200,7 +201,7 @@ _NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 def encode_cursor(item: WorkItem, seen: int) -> str:
-    due = _as_utc(item.due_at).isoformat(timespec="microseconds") if item.due_at else ""
+    due = as_utc(item.due_at).isoformat(timespec="microseconds") if item.due_at else ""
     raw = f"{_CURSOR_VERSION}|{due}|{item.id}|{seen}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -243,11 +244,6 @@ def parse_paging(
     if details:
         raise BadWorklistRequest(details)
     return limit, after
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite gives the stored UTC time without its zone; PostgreSQL gives it with one."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 _OPEN_ITEM_CONTEXT = (

@@ -21,8 +21,7 @@ from app.models import (
     WorkItem,
     WorkItemStatus,
 )
-from app.services.api_tokens import as_utc
-from app.services.clock import utcnow
+from app.services.clock import as_utc, utcnow
 from app.services.deadlines import is_overdue
 from app.services.five_clears import missing_clears
 from workflows.guards import actions_for

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -15,19 +15,12 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services.clock import utcnow
+from app.services.clock import as_utc, utcnow
 
 
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest under which a token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC timestamp; SQLite hands back naive values, which are stored as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def issue_token(user: User) -> tuple[str, datetime]:

@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, false, func, or_, select
 
 from app.extensions import db
 from app.models import AuditEvent, Role, Task, Unit, User
-from app.services.clock import LOCAL_TZ
+from app.services.clock import LOCAL_TZ, as_utc
 from app.services.text_search import folded
 from workflows.audit import Action
 
@@ -164,7 +164,7 @@ def _task_clause(task: str):
 
 
 def encode_cursor(event: AuditEvent) -> str:
-    at = _as_utc(event.at).isoformat(timespec="microseconds")
+    at = as_utc(event.at).isoformat(timespec="microseconds")
     return base64.urlsafe_b64encode(f"{at}|{event.id}".encode()).decode().rstrip("=")
 
 
@@ -285,11 +285,7 @@ def iter_events(
         left -= len(events)
         if len(events) < size:
             return
-        position = (_as_utc(events[-1].at), events[-1].id)  # the session holds rows weakly: memory stays flat
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        position = (as_utc(events[-1].at), events[-1].id)  # the session holds rows weakly: memory stays flat
 
 
 SUGGESTIONS = 20  # at most this many people or units offered for what has been typed

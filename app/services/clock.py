@@ -16,6 +16,12 @@ def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as aware UTC: SQLite gives it back without its zone (it is stored as UTC),
+    PostgreSQL with one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def to_local(moment: datetime) -> datetime:
     """A stored timestamp in the department's time zone (naive values are taken as UTC)."""
     if moment.tzinfo is None:

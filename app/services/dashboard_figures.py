@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import DashboardFigures
-from app.services.api_tokens import as_utc
+from app.services.clock import as_utc
 
 ALL_PLANS = "all_plans"
 FRESH_FOR = timedelta(minutes=5)
