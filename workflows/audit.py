@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, Task, User, WorkItem
 from app.services.clock import as_utc, utcnow
-from workflows.row_writes import insert_rows
+from workflows.row_writes import insert_new
 
 GENESIS = "0" * 64
 # Every column of audit_events but `id` and `hash`, in a fixed list (a test checks it against the table):
@@ -108,28 +108,28 @@ def record(
     """Add one audit row to the current transaction, with a snapshot of who the actor was, chained to
     the row before it. `at` (UTC; default now) is for tests and imports of older records. The row must
     not be changed afterwards: its hash is computed here."""
-    event = AuditEvent(
-        at=as_utc(at) if at else utcnow(),
-        actor_id=actor.id if actor else None,
-        actor_username=actor.username if actor else None,
-        actor_name=actor.full_name if actor else None,
-        actor_unit_code=actor.unit.code if actor else None,
-        action=action,
-        task_id=task.id if task else None,
-        instance_id=instance.id if instance else None,
-        work_item_id=item.id if item else None,
-        step=item.step if item else None,
-        step_name=item.name if item else None,
-        from_state=from_state,
-        to_state=to_state,
-        comment=(comment or "").strip() or None,
+    values = {
+        "at": as_utc(at) if at else utcnow(),
+        "actor_id": actor.id if actor else None,
+        "actor_username": actor.username if actor else None,
+        "actor_name": actor.full_name if actor else None,
+        "actor_unit_code": actor.unit.code if actor else None,
+        "action": action,
+        "task_id": task.id if task else None,
+        "instance_id": instance.id if instance else None,
+        "work_item_id": item.id if item else None,
+        "step": item.step if item else None,
+        "step_name": item.name if item else None,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": (comment or "").strip() or None,
         # as the JSON column will give it back (tuples as lists, keys as strings), so the hash matches
-        data=json.loads(json.dumps(data, ensure_ascii=False)) if data else None,
-    )
+        "data": json.loads(json.dumps(data, ensure_ascii=False)) if data else None,
+    }
     session = db.session()
-    event.prev_hash = _chain_head(session)
-    event.hash = content_hash(row_values(event))
-    insert_rows([event])  # now: the next row of the chain reads this one's hash from the session
+    values["prev_hash"] = _chain_head(session)
+    values["hash"] = content_hash(values)
+    [event] = insert_new(AuditEvent, [values])  # now: the next row of the chain reads this one's hash
     session.info[_HEAD] = event.hash
     return event
 

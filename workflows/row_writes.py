@@ -10,18 +10,17 @@ building its queries again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, WorkItem, WorkItemStatus
+from workflows.row_reads import attach_as_loaded
 
 _INSTANCES = ProcessInstance.__table__
 _TASKS = Task.__table__
@@ -33,22 +32,24 @@ def _committed(obj, values: dict) -> None:
         set_committed_value(obj, name, value)
 
 
-def insert_rows(objects: Iterable) -> None:
-    """INSERT new objects of one model now, one statement, and put them in the session as persistent
-    rows (their ids set). Every column without a default must have been given (None is a value)."""
-    objects = list(objects)
-    if not objects:
-        return
-    key, columns, statement = _insert_of(type(objects[0]))
-    rows = [_row_values(obj, columns) for obj in objects]
-    ids = db.session.execute(statement, rows).scalars()
-    for obj, row, new_id in zip(objects, rows, ids, strict=True):
-        for name, value in row.items():
-            if name not in obj.__dict__:  # a column left out (None): loaded, not expired, once persistent
-                setattr(obj, name, value)
-        setattr(obj, key.key, new_id)
-        make_transient_to_detached(obj)
-        db.session.add(obj)
+def insert_new(model: type, rows: list[dict]) -> list:
+    """INSERT rows of one model now, one statement, and return them as the session's persistent objects
+    (ids set, every value committed). Every column without a default must be given (None is a value);
+    relationships are left to the caller (`set_committed_value`) or load lazily."""
+    if not rows:
+        return []
+    key, columns, statement = _insert_of(model)
+    values = [_row_values(model, row, columns) for row in rows]
+    ids = db.session.execute(statement, values).scalars().all()
+    session, mapper = db.session(), inspect(model)
+    made = []
+    for row, new_id in zip(values, ids, strict=True):
+        obj = mapper.class_manager.new_instance()
+        obj.__dict__.update(row)
+        obj.__dict__[key.key] = new_id
+        attach_as_loaded(session, obj, mapper.identity_key_from_primary_key((new_id,)))
+        made.append(obj)
+    return made
 
 
 @cache
@@ -82,15 +83,18 @@ def _run_update(table: Table, row_id: int, values: dict, old_version: int | None
     return db.session.execute(statement, params)
 
 
-def _row_values(obj, columns) -> dict:
+def _row_values(model: type, row: dict, columns) -> dict:
+    unknown = set(row) - {prop.key for prop in columns}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     values = {}
     for prop in columns:
-        if prop.key in obj.__dict__:
-            values[prop.key] = obj.__dict__[prop.key]
+        if prop.key in row:
+            values[prop.key] = row[prop.key]
         elif prop.columns[0].default is None and prop.columns[0].server_default is None:
             values[prop.key] = None
         else:
-            raise ValueError(f"{type(obj).__name__}.{prop.key} has a default: give its value")
+            raise ValueError(f"{model.__name__}.{prop.key} has a default: give its value")
     return values
 
 

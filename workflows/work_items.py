@@ -6,19 +6,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, WorkItem, WorkItemStatus
 from app.services.clock import LOCAL_TZ
 from app.services.working_days import working_due_at
-from workflows.row_writes import cancel_rows, insert_rows
+from workflows.row_writes import cancel_rows, insert_new
 from workflows.runtime import LoadedSpec, multi_instance_items, ready_user_tasks
 from workflows.steps import StepConfig
 
 
 @dataclass
 class SyncedItems:
-    created: list[WorkItem]  # rows for steps that just became READY (not flushed yet)
+    created: list[WorkItem]  # rows for steps that just became READY (inserted already)
     open: list[WorkItem]  # every open row of the instance afterwards: still open ones by id, then created
 
 
@@ -46,37 +47,46 @@ def sync_work_items(
     staying = [row.id for row in open_rows if row.spiff_task_id in ready]
     still_open = db.session.scalars(_ITEMS_BY_IDS, {"ids": staying}).all() if staying else []
     known = {row.spiff_task_id for row in open_rows}
-    created = [
+    new = [
         _new_item(instance, task, spiff_task, loaded.steps[spiff_task.task_spec.bpmn_id], now)
         for spiff_id, spiff_task in ready.items()
         if spiff_id not in known
     ]
-    insert_rows(created)
+    created = insert_new(WorkItem, [values for values, _ in new])
+    for item, (_, related) in zip(created, new, strict=True):
+        for name, value in related.items():
+            set_committed_value(item, name, value)
     return SyncedItems(created, still_open + created)
 
 
-def _new_item(instance: ProcessInstance, task: Task, spiff_task, step: StepConfig, now: datetime) -> WorkItem:
+def _new_item(instance: ProcessInstance, task: Task, spiff_task, step: StepConfig, now: datetime):
+    """(the row of a newly READY step, its related objects by relationship name)."""
     unit, roles, form_key, item_unit = _candidates(task, spiff_task, step)
-    return WorkItem(
-        instance=instance,
-        instance_id=instance.id,
-        task=task,
-        task_id=task.id,
-        spiff_task_id=str(spiff_task.id),
-        step=step.step,
-        name=step.name,
-        lane=step.lane,
-        form_key=form_key,
-        candidate_unit=unit,
-        candidate_unit_id=unit.id if unit is not None else None,
-        candidate_roles=WorkItem.encode_roles(roles),
-        item_unit=item_unit,
-        item_unit_id=item_unit.id if item_unit is not None else None,
-        assignee_id=None,
-        due_at=_due_at(task, step, now),
-        status=WorkItemStatus.OPEN,
-        created_at=now,
-    )
+    values = {
+        "instance_id": instance.id,
+        "task_id": task.id,
+        "spiff_task_id": str(spiff_task.id),
+        "step": step.step,
+        "name": step.name,
+        "lane": step.lane,
+        "form_key": form_key,
+        "candidate_unit_id": unit.id if unit is not None else None,
+        "candidate_roles": WorkItem.encode_roles(roles),
+        "item_unit_id": item_unit.id if item_unit is not None else None,
+        "assignee_id": None,
+        "due_at": _due_at(task, step, now),
+        "status": WorkItemStatus.OPEN,
+        "created_at": now,
+    }
+    related = {
+        "instance": instance,
+        "task": task,
+        "candidate_unit": unit,
+        "item_unit": item_unit,
+        "assignee": None,
+        "completed_by": None,
+    }
+    return values, related
 
 
 def _candidates(task: Task, spiff_task, step: StepConfig):
