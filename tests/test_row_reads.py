@@ -10,10 +10,19 @@ import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import ApiToken, AuditEvent, ProcessDefinition, User, UserRole, WorkItem
+from app.models import (
+    ApiToken,
+    AuditEvent,
+    ProcessDefinition,
+    TaskCoordination,
+    Unit,
+    User,
+    UserRole,
+    WorkItem,
+)
 from app.services.api_tokens import issue_token, user_for_token
 from app.services.clock import utcnow
-from tests.engine_helpers import open_item, task, user
+from tests.engine_helpers import open_item, task, unit, user
 from workflows.engine import start_process
 from workflows.row_writes import insert_new
 from workflows.worklist import load_work_item
@@ -147,3 +156,16 @@ def test_inserting_refuses_unknown_columns_and_left_out_defaults(app):
             )
         with pytest.raises(ValueError, match="has a default"):
             insert_new(WorkItem, [{"instance_id": 1}])  # status has a default: it must be given
+
+
+def test_a_work_item_shown_with_its_task_brings_the_coordinating_units_in_plan_order(app, draft_item_id):
+    with app.app_context():
+        t1a = task("1.a")
+        for position, code in enumerate(["VP", "TTCNTT", "HTS"]):
+            db.session.add(TaskCoordination(task_id=t1a.id, unit_id=unit(code).id, position=2 - position))
+        db.session.commit()
+        db.session.remove()
+        item = load_work_item(draft_item_id, with_coordinating_units=True)
+        assert "coordinations" in item.task.__dict__  # read with the item, not later
+        assert [unit.code for unit in item.task.coordinating_units] == ["HTS", "TTCNTT", "VP"]
+        assert item.task.coordinating_units[0] is db.session.get(Unit, unit("HTS").id)

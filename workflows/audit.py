@@ -163,8 +163,10 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
-# Built once (every step reads it): a reused statement keeps its cache key.
-_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+# Built once (every step reads it): a reused statement keeps its cache key. Of table columns: a select of
+# mapped attributes goes through the ORM's loader.
+_EVENTS = AuditEvent.__table__.c
+_LAST_HASH = select(_EVENTS.hash).order_by(_EVENTS.id.desc()).limit(1)
 
 
 def _chain_head(session: Session) -> str:

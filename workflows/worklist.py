@@ -23,6 +23,7 @@ from app.models import (
     ProcessInstance,
     Role,
     Task,
+    TaskCoordination,
     Unit,
     User,
     WorkItem,
@@ -79,8 +80,10 @@ _ITEM_LINKS = (  # (object index, relationship, related object index)
 )
 
 
-def load_work_item(item_id: int) -> WorkItem | None:
-    """The work item with everything acting on it and showing it reads, or None."""
+def load_work_item(item_id: int, *, with_coordinating_units: bool = False) -> WorkItem | None:
+    """The work item with everything acting on it and showing it reads, or None. With its task's
+    coordinating units too when the caller shows the task (read now, in the same transaction, rather
+    than after the step's commit opens another)."""
     session = db.session()
     row = session.execute(_ITEM_BY_ID, {"item_id": item_id}).first()
     if row is None:
@@ -90,7 +93,30 @@ def load_work_item(item_id: int) -> WorkItem | None:
         obj, new = found[owner]
         if new:
             set_committed_value(obj, name, found[related][0])
+    task = found[3][0]
+    if with_coordinating_units and "coordinations" not in task.__dict__:
+        _load_coordinations(session, task)
     return found[0][0]
+
+
+_COORDINATION_SHAPES = (RowShape(TaskCoordination), RowShape(Unit))
+_COORDINATIONS_T = TaskCoordination.__table__
+_COORDINATIONS_OF_TASK = (
+    select(*(column for shape in _COORDINATION_SHAPES for column in shape.columns))
+    .select_from(_COORDINATIONS_T.join(Unit.__table__, Unit.__table__.c.id == _COORDINATIONS_T.c.unit_id))
+    .where(_COORDINATIONS_T.c.task_id == bindparam("task_id"))
+    .order_by(_COORDINATIONS_T.c.position)
+)
+
+
+def _load_coordinations(session, task: Task) -> None:
+    coordinations = []
+    for row in session.execute(_COORDINATIONS_OF_TASK, {"task_id": task.id}):
+        (coordination, new), (unit, _) = row_objects(session, row, _COORDINATION_SHAPES)
+        if new:
+            set_committed_value(coordination, "unit", unit)
+        coordinations.append(coordination)
+    set_committed_value(task, "coordinations", coordinations)
 
 
 def _served_unit_ids(user: User):

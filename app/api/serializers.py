@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g, has_app_context
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
@@ -28,6 +28,9 @@ from workflows.guards import actions_for
 from workflows.step_data import step_form
 from workflows.worklist import current_instance, current_instances, open_items_by_task, open_items_of
 
+if TYPE_CHECKING:
+    from workflows.engine import StepResult
+
 
 def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -46,10 +49,11 @@ def unit_ref(unit: Unit | None) -> dict[str, str] | None:
 
 def assignee_username(task: Task) -> str | None:
     """The task's assignee's username: from the session when the account is there, else read alone
-    (not the whole account with its unit and roles)."""
+    (not the whole account with its unit and roles). (A loaded relationship is in the object's __dict__;
+    asking `inspect(task).unloaded` costs 0.05 ms.)"""
     if task.assignee_id is None:
         return None
-    if "assignee" not in inspect(task).unloaded:
+    if "assignee" in task.__dict__:
         return task.assignee.username
     known = db.session.identity_map.get(identity_key(User, task.assignee_id))
     if known is not None:
@@ -57,13 +61,14 @@ def assignee_username(task: Task) -> str | None:
     return db.session.scalar(_USERNAME, {"user_id": task.assignee_id})
 
 
-_USERNAME = select(User.username).where(User.id == bindparam("user_id"))  # built once: keeps its cache key
+_USERS = User.__table__.c
+_USERNAME = select(_USERS.username).where(_USERS.id == bindparam("user_id"))  # built once, of table columns
 
 
 def coordinating_unit_refs(task: Task) -> list[dict[str, str]]:
     """The task's coordinating units as references: from the task when a list loaded them, else read as
     plain (code, name) rows."""
-    if "coordinations" not in inspect(task).unloaded:
+    if "coordinations" in task.__dict__:
         return [unit_ref(unit) for unit in task.coordinating_units]
     rows = db.session.execute(_COORDINATING_UNITS, {"task_id": task.id})
     return [{"code": code, "name": name} for code, name in rows]
@@ -203,6 +208,17 @@ def task_json(
     return {
         **_task_fields(task, today),
         **workflow_json(task, user if user is not None else _api_caller(), instance, open_items),
+    }
+
+
+def completed_step_json(result: StepResult, today: date, user: User) -> dict[str, Any]:
+    """The answer to completing a step: the task as it is now, and the steps that just opened (each is
+    among the task's open steps too: shown once, the same object twice)."""
+    task = task_json(result.task, today, user, result.instance, result.open_items)
+    shown = {step["id"]: step for step in task["open_steps"]}
+    return {
+        "task": task,
+        "next_steps": [shown.get(item.id) or work_item_json(item, user) for item in result.next_items],
     }
 
 

@@ -16,7 +16,7 @@ from app.api import bp
 from app.api.auth import current_api_user
 from app.api.errors import ApiError, error_response
 from app.api.routes import readable_task_or_404, task_or_404
-from app.api.serializers import event_json, task_json, work_item_json
+from app.api.serializers import completed_step_json, event_json, task_json, work_item_json
 from app.models import WorkItem
 from app.services.clock import local_today
 from workflows.assignment import claim, delegate, release
@@ -61,8 +61,8 @@ def check_types(body: dict[str, Any], **expected: tuple[type, ...]) -> None:
         raise ApiError(400, "invalid fields", details)
 
 
-def work_item_or_404(item_id: int) -> WorkItem:
-    item = load_work_item(item_id)
+def work_item_or_404(item_id: int, *, with_coordinating_units: bool = False) -> WorkItem:
+    item = load_work_item(item_id, with_coordinating_units=with_coordinating_units)
     if item is None:
         raise ApiError(404, f"no work item with id {item_id}")
     return item
@@ -103,15 +103,12 @@ def get_work_item(item_id: int) -> ResponseReturnValue:
 @bp.post("/work-items/<int:item_id>/complete")
 def complete_work_item(item_id: int) -> ResponseReturnValue:
     """Complete a step with its form data (and a comment, required when returning the work)."""
-    item = work_item_or_404(item_id)
+    item = work_item_or_404(item_id, with_coordinating_units=True)  # the answer shows the task
     body = optional_json_object()
     check_types(body, data=(dict,), comment=(str, type(None)))
     user = current_api_user()
     result = advance(item, user, body.get("data", {}), body.get("comment"))
-    return {
-        "task": task_json(result.task, local_today(), user, result.instance, result.open_items),
-        "next_steps": [work_item_json(next_item, user) for next_item in result.next_items],
-    }
+    return completed_step_json(result, local_today(), user)
 
 
 @bp.post("/work-items/<int:item_id>/claim")
