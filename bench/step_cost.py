@@ -6,6 +6,9 @@
     database with the demo seed and bearer tokens from /api/v1/auth/token, timed per request.
 (c) age: (b) at instance age 1 vs. after 20 "return for revision" loops (the cost must stay flat).
 
+`--database FILE` runs (b) and (c) on a copy of a generated data set (bench/generate_data.py, SQLite)
+instead of the demo seed: the same steps on tables of 1 % or the full size.
+
 Both (a) and (b) run bpmn/draft_plan.bpmn with the identical workload: per instance, alternate
 `draft` and `review_draft` with decision "return", so the same two steps recur and the history
 grows exactly alike. Run: `make bench` or `.venv/bin/python bench/step_cost.py [--json]`.
@@ -30,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_common import PASSWORD  # noqa: E402  (every demo and generated account's)
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
@@ -39,7 +43,6 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from config import Config  # noqa: E402
 
 BPMN = ROOT / "bpmn" / "draft_plan.bpmn"
-PASSWORD = "bench-pass-123"
 TARGET_RATIO = 2.0
 DRAFT = {"consulted_units": ["VP", "SO_NGANH_DP"], "summary": "Dự thảo Kế hoạch (đo hiệu năng)"}
 RETURN = {"decision": "return"}
@@ -138,26 +141,63 @@ def build_app(directory: Path):
     return app
 
 
-def runnable_tasks(app) -> list[tuple[int, str, str, frozenset[str]]]:
-    """(task id, specialist, unit head, lead unit codes) for each demo plan task whose lead has both
-    accounts. Their "5 rõ" are set first (as a first step would), so every draft step does the same work."""
+def data_set_app(source: Path, directory: Path):
+    """The app on a copy of a generated SQLite data set (the steps write to the copy, not to `source`)."""
+    import sqlite3
+
+    from bench_common import bench_app
+
+    from app.extensions import db
+
+    target = directory / "bench.sqlite"
+    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+        original.backup(copy)
+    original.close()
+    copy.close()
+    app = bench_app(target, directory)
+    with app.app_context():
+        db.create_all()  # the tables a data set built by an older generator lacks (empty ones)
+    return app
+
+
+def runnable_tasks(app, wanted: int = 60) -> list[tuple[int, str, str, frozenset[str]]]:
+    """(task id, specialist, unit head, lead unit codes) for up to `wanted` plan tasks not started yet
+    whose lead unit has both accounts, in plan order. Their "5 rõ" are set first (as a first step would),
+    so every draft step does the same work."""
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Task, TaskState, User
+    from app.models import Role, Task, TaskState, User, UserRole
     from app.services.task_types import PERIODIC_TYPES
 
     with app.app_context():
-        users = {user.username: user for user in db.session.scalars(select(User))}
+        holders: dict[tuple[int, str], User] = {}
+        accounts = (
+            select(User, UserRole.role)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_((Role.SPECIALIST, Role.UNIT_HEAD)), User.active.is_(True))
+            .order_by(User.id)
+        )
+        for user, role in db.session.execute(accounts):
+            holders.setdefault((user.unit_id, role), user)
+        candidates = (
+            select(Task)
+            .where(Task.kind == "plan", Task.state == TaskState.NOT_STARTED)
+            .order_by(Task.plan_id, Task.position)
+            .limit(wanted * 4)
+        )
         found = []
-        for task in db.session.scalars(select(Task).where(Task.kind == "plan").order_by(Task.position)):
-            code = (task.lead_sub_unit or task.lead_unit).code.lower()
-            if {f"{code}.cv", f"{code}.tp"} <= set(users):
-                task.assignee, task.expected_result = users[f"{code}.cv"], "Kết quả (đo hiệu năng)"
-                if task.task_type in PERIODIC_TYPES or task.state == TaskState.WAITING_GUIDANCE:
-                    continue  # the scheduler starts those; this one waits for central guidance
-                leads = frozenset(unit.code for unit in (task.lead_unit, task.lead_sub_unit) if unit)
-                found.append((task.id, f"{code}.cv", f"{code}.tp", leads))
+        for task in db.session.scalars(candidates):
+            lead = task.lead_sub_unit or task.lead_unit
+            specialist = holders.get((lead.id, Role.SPECIALIST))
+            head = holders.get((lead.id, Role.UNIT_HEAD))
+            if specialist is None or head is None or task.task_type in PERIODIC_TYPES:
+                continue  # the scheduler starts standing duties; a unit without both cannot do the loop
+            task.assignee, task.expected_result = specialist, "Kết quả (đo hiệu năng)"
+            leads = frozenset(unit.code for unit in (task.lead_unit, task.lead_sub_unit) if unit)
+            found.append((task.id, specialist.username, head.username, leads))
+            if len(found) == wanted:
+                break
         db.session.commit()
         return found
 
@@ -191,8 +231,8 @@ class ApiInstance:
 
 
 class ApiBench:
-    def __init__(self, directory: Path):
-        self.app = build_app(directory)
+    def __init__(self, directory: Path, data_set: Path | None = None):
+        self.app = build_app(directory) if data_set is None else data_set_app(data_set, directory)
         self.client = self.app.test_client()
         self.tasks = runnable_tasks(self.app)
         self.tokens: dict[str, str] = {}
@@ -391,6 +431,7 @@ def table(report: dict) -> str:
     parts = report.get("breakdown")
     if parts:
         lines.append("(b) mean ms per request: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+    lines.append(f"database: {report['database']}")
     lines += [f"{key}: {value}" for key, value in report["machine"].items()]
     return "\n".join(lines)
 
@@ -405,11 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-steps", type=int, default=40)
     parser.add_argument("--top", type=int, default=30, help="profile entries to print")
     parser.add_argument("--json", action="store_true", help="print only the JSON report")
+    parser.add_argument(
+        "--database", type=Path, help="a generated SQLite data set to run (b) and (c) on (a copy of it)"
+    )
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tien-do-bench-") as directory:
-        api = ApiBench(Path(directory))
+        api = ApiBench(Path(directory), args.database)
         compare(api, 1, 6)  # warm up: parse, caches, first queries; not counted
         bare, http = compare(api, args.instances, args.steps)
         report = {"bare": summary(bare), "api": summary(http), "steps_per_instance": args.steps}
@@ -419,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         report["age"] = by_age(api, args.age_pairs, args.window)
         report["breakdown"] = breakdown(api, args.steps)
         report["machine"] = machine()
+        report["database"] = str(args.database) if args.database else "demo seed"
         needs_profile = args.profile == "always" or (
             args.profile == "auto" and report["ratio_b_over_a"] > TARGET_RATIO
         )
