@@ -425,6 +425,11 @@ def test_a_vetoed_step_is_refused_and_changes_nothing(api, task_1a):
 INVALID = [
     ("draft", None, "cntt.cv", {"consulted_units": ["VP"], **FIVE_CLEARS}, None, {"summary"}),
     ("draft", None, "cntt.cv", {**DRAFT, "consulted_units": ["VP", "XYZ"]}, None, {"consulted_units"}),
+    # units that exist but are not offered: the lead unit itself, a body not consulted on drafts, the
+    # leadership and a work group (not consulted kinds)
+    ("draft", None, "cntt.cv", {**DRAFT, "consulted_units": ["VP", "CNTT"]}, None, {"consulted_units"}),
+    ("draft", None, "cntt.cv", {**DRAFT, "consulted_units": ["UBND_TINH"]}, None, {"consulted_units"}),
+    ("draft", None, "cntt.cv", {**DRAFT, "consulted_units": ["LDS", "TCT"]}, None, {"consulted_units"}),
     ("draft", None, "cntt.cv", {}, None, {"consulted_units", "summary", "assignee", "expected_result"}),
     ("draft", None, "cntt.cv", {**DRAFT, "assignee": "hts.cv"}, None, {"assignee"}),  # not of the lead unit
     ("draft", None, "cntt.cv", {**DRAFT, "extra": 1}, None, {"data"}),
@@ -446,6 +451,9 @@ INVALID = [
 INVALID_IDS = [
     "missing-field",
     "unknown-unit",
+    "own-lead-unit",
+    "body-not-consulted-on-drafts",
+    "not-consulted-kinds",
     "empty",
     "assignee-of-another-unit",
     "extra-field",

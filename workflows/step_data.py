@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Task, Unit, WorkItem
+from app.models import Unit, WorkItem
 from app.services.five_clears import with_first_step_fields
-from app.services.form_options import options_for
+from app.services.form_options import offered_among
 from workflows.forms import validate_form
 from workflows.runtime import forms_of, loaded_spec
 
@@ -15,7 +15,7 @@ from workflows.runtime import forms_of, loaded_spec
 def step_data_errors(item: WorkItem, data, comment: str | None) -> dict[str, str]:
     """Field -> what is wrong with `data` (and the comment) for the item's step; empty when valid."""
     schema = step_form(item)
-    choices = offered_choices(schema, item.task, data if isinstance(data, dict) else {})
+    choices = offered_among(schema, item.task, data if isinstance(data, dict) else {})
     fields = schema.get("properties") or {}
     unit_fields = [
         name
@@ -38,21 +38,6 @@ def step_form(item: WorkItem) -> dict:
 def is_first_step(item: WorkItem) -> bool:
     """A step the process opens with (also when the work comes back to it)."""
     return item.step in loaded_spec(item.instance.definition).first_steps
-
-
-def offered_choices(schema: dict, task: Task, data: dict) -> dict[str, set[str]]:
-    """The values the server offers for each `x-options` field of the form (e.g. consultable units)
-    that `data` fills: an option list nobody chose from is not read."""
-    fields = schema.get("properties") or {}
-    sourced = [
-        name
-        for name, f in fields.items()
-        if (f.get("x-options") or (f.get("items") or {}).get("x-options")) and data.get(name) is not None
-    ]
-    if not sourced:
-        return {}
-    offered = options_for({"properties": {name: fields[name] for name in sourced}}, task)
-    return {name: {value for value, _label in offered.get(name, [])} for name in sourced}
 
 
 class _UnitCodes:
