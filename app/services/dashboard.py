@@ -8,11 +8,12 @@ Only the plans' own tasks count (Task.kind == plan), not the reporting tasks.
 
 What the page costs does not grow with the tasks: the tasks by lead unit and state are one grouped
 query that reads one index alone (ix_tasks_kind_unit_state; for one plan, the plan's rows), and the
-units, states, sections and totals come from it. For every plan, the scheduler's tick runs that count
-once a minute and the page reads its result (app.services.dashboard_figures), saying when it was
-counted; one plan's page counts live. The page shows the TOP_UNITS units with the most
-overdue tasks (all of them on request), the first tasks of each list with its total and a link to the
-whole list (app.services.dashboard_lists), the latest RECENT_EVENTS events. Progress by section and the
+units, states, sections and totals (with the overdue and due-soon lists' totals) are its sums. For every
+plan, the scheduler's tick counts and sums once a minute and the page reads the sums
+(app.services.dashboard_figures), saying when they were counted; one plan's page counts live. The page
+shows the TOP_UNITS units with the most overdue tasks (all of them on request), the first tasks of each
+list with its total and a link to the whole list (app.services.dashboard_lists), the latest
+RECENT_EVENTS events. Progress by section and the
 "5 rõ" gaps are a plan's: they are shown when one plan is chosen. Every function reads a fixed number of
 statements however many tasks there are (tests/test_dashboard.py, tests/test_query_counts.py).
 """
@@ -20,9 +21,9 @@ statements however many tasks there are (tests/test_dashboard.py, tests/test_que
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from app import labels
 from app.extensions import db
@@ -30,9 +31,17 @@ from app.models import AuditEvent, Plan, PlanSection, Task, TaskState, Unit
 from app.models.plans import TaskKind
 from app.services.audit_export import EXTRA_ACTION_LABELS
 from app.services.clock import LOCAL_TZ, utcnow
-from app.services.dashboard_figures import store_counts, stored_counts
+from app.services.dashboard_figures import (
+    NOT_STARTED_STATES,
+    CountRow,
+    Tallies,
+    Tally,
+    store_tallies,
+    stored_tallies,
+)
 from app.services.dashboard_lists import (
     DUE_SOON,
+    DUE_SOON_DAYS,
     OVERDUE,
     TOP,
     Scope,
@@ -49,7 +58,6 @@ from app.services.step_context import ACTION_LABELS
 RECENT_EVENTS = 20
 TOP_UNITS = 15
 PLAN_CHOICES = 15
-NOT_STARTED_STATES = (TaskState.NOT_STARTED, TaskState.WAITING_GUIDANCE)
 
 
 @dataclass(frozen=True)
@@ -186,75 +194,50 @@ def _row(key, label, code, counts) -> ProgressRow:
     )
 
 
-@dataclass
-class _Tally:
-    tasks: int = 0
-    completed: int = 0
-    in_progress: int = 0
-    not_started: int = 0
-    overdue: int = 0
-    progress: int = 0
-
-    def add(self, state: str, count: int, progress: int, overdue: int) -> None:
-        self.tasks += count
-        self.progress += progress
-        self.overdue += overdue
-        if state == TaskState.COMPLETED:
-            self.completed += count
-        elif state in NOT_STARTED_STATES:
-            self.not_started += count
-        elif state not in TaskState.CLOSED:
-            self.in_progress += count
-
-    def row(self, key: int = 0, label: str = "", code: str = "") -> ProgressRow:
-        average = self.progress / self.tasks if self.tasks else 0
-        counts = (self.tasks, self.completed, self.in_progress, self.not_started, self.overdue, average)
-        return _row(key, label, code, counts)
+def _unit_row(tally: Tally, key: int = 0, label: str = "", code: str = "") -> ProgressRow:
+    counts = (tally.tasks, tally.completed, tally.in_progress, tally.not_started, tally.overdue)
+    return _row(key, label, code, (*counts, tally.average_progress))
 
 
-def unit_state_counts(scope: Scope, today: date) -> list[tuple[int, str, int, int, int]]:
-    """(lead unit id, state, tasks, sum of progress, overdue) per unit and state: one grouped query,
-    the one read of the page that grows with the number of tasks (an index-only scan, kept as light as
-    it can be: whether a state is closed is decided here per group, not in SQL per row)."""
+def unit_state_counts(scope: Scope, today: date) -> list[CountRow]:
+    """(lead unit id, state, tasks, sum of progress, overdue, due soon) per unit and state: one grouped
+    query, the one read of the page that grows with the number of tasks (an index-only scan, kept as
+    light as it can be: whether a state is closed is decided here per group, not in SQL per row)."""
     late = _number(or_(Task.due_date < today, Task.due_status == "overdue"))
+    soon = _number(and_(Task.due_date >= today, Task.due_date <= today + timedelta(days=DUE_SOON_DAYS)))
     query = select(
-        Task.lead_unit_id, Task.state, func.count(), func.coalesce(func.sum(Task.progress), 0), late
+        Task.lead_unit_id, Task.state, func.count(), func.coalesce(func.sum(Task.progress), 0), late, soon
     ).group_by(Task.lead_unit_id, Task.state)
     return [
-        (unit_id, state, count, progress, late if state not in TaskState.CLOSED else 0)
-        for unit_id, state, count, progress, late in db.session.execute(_of_scope(query, scope))
+        (unit_id, state, count, progress, *((late, soon) if state not in TaskState.CLOSED else (0, 0)))
+        for unit_id, state, count, progress, late, soon in db.session.execute(_of_scope(query, scope))
     ]
 
 
 def refresh_department_figures(now: datetime) -> list[str]:
-    """The scheduler's step: count every plan's tasks by lead unit and state for the local day of `now`
-    and store it for the dashboard (app.services.dashboard_figures); a line when the counts changed."""
+    """The scheduler's step: count every plan's tasks by lead unit and state for the local day of `now`,
+    sum them up and store that for the dashboard (app.services.dashboard_figures); a line when the
+    figures changed."""
     today = now.astimezone(LOCAL_TZ).date()
     rows = unit_state_counts(Scope(None), today)
-    if not store_counts(rows, today, now):
+    if not store_tallies(Tallies.of(rows), today, now):
         return []
     return [f"{sum(row[2] for row in rows)} tasks in {len(rows)} groups by lead unit and state"]
 
 
-def _counts_of(scope: Scope, today: date) -> tuple[list, datetime | None]:
-    """unit_state_counts of the scope and when they were counted: for every plan, as the scheduler
-    stored them when fresh; else now (None)."""
+def _tallies_of(scope: Scope, today: date) -> tuple[Tallies, datetime | None]:
+    """The scope's tallies and when they were counted: for every plan, as the scheduler stored them when
+    fresh; else now (None)."""
     if scope.plan is None:
-        stored = stored_counts(today, utcnow())
+        stored = stored_tallies(today, utcnow())
         if stored is not None:
-            return stored.rows, stored.computed_at
-    return unit_state_counts(scope, today), None
+            return stored.tallies, stored.computed_at
+    return Tallies.of(unit_state_counts(scope, today)), None
 
 
-def _progress(scope: Scope, today: date, all_units: bool):
-    """(summary, the units' rows to show, how many units, tasks by state, counted at) from
-    unit_state_counts."""
-    total, units, states = _Tally(), {}, {}
-    counts, counted_at = _counts_of(scope, today)
-    for unit_id, state, count, progress, overdue in counts:
-        total.add(state, int(count), int(progress), int(overdue))
-        units.setdefault(unit_id, _Tally()).add(state, int(count), int(progress), int(overdue))
-        states[state] = states.get(state, 0) + int(count)
+def _progress(tallies: Tallies, all_units: bool):
+    """(summary, the units' rows to show, how many units, tasks by state)."""
+    units = tallies.units
     # the units with the most overdue tasks first, then the most unfinished ones
     ranked = sorted(
         units, key=lambda uid: (-units[uid].overdue, -(units[uid].tasks - units[uid].completed), uid)
@@ -264,8 +247,8 @@ def _progress(scope: Scope, today: date, all_units: bool):
     if shown:
         query = select(Unit.id, Unit.name, Unit.code).where(Unit.id.in_(shown))
         names = {uid: (name, code) for uid, name, code in db.session.execute(query)}
-    rows = [units[uid].row(uid, *names.get(uid, ("", ""))) for uid in shown]
-    return total.row(), rows, len(units), _by_state(states), counted_at
+    rows = [_unit_row(units[uid], uid, *names.get(uid, ("", ""))) for uid in shown]
+    return _unit_row(tallies.total), rows, len(units), _by_state(tallies.states)
 
 
 def _by_state(counts: dict[str, int]) -> list[StateCount]:
@@ -322,7 +305,8 @@ def recent_activity(scope: Scope, limit: int = RECENT_EVENTS) -> list[Activity]:
 def dashboard(today: date, plan: Plan | None = None, all_units: bool = False) -> Dashboard:
     """The whole department's plans, or one plan's: a fixed number of statements."""
     scope = Scope(plan)
-    summary, by_unit, unit_count, by_state, counted_at = _progress(scope, today, all_units)
+    tallies, counted_at = _tallies_of(scope, today)
+    summary, by_unit, unit_count, by_state = _progress(tallies, all_units)
     plans = newest_plans(PLAN_CHOICES)
     if plan is not None and plan not in plans:
         plans.append(plan)
@@ -333,8 +317,9 @@ def dashboard(today: date, plan: Plan | None = None, all_units: bool = False) ->
         by_unit=by_unit,
         unit_count=unit_count,
         by_state=by_state,
-        overdue=dated_list(scope, today, OVERDUE, 1, TOP),
-        due_soon=dated_list(scope, today, DUE_SOON, 1, TOP),
+        # the lists' totals are the tallies' (counted with them): no count of their own
+        overdue=dated_list(scope, today, OVERDUE, 1, TOP, total=tallies.total.overdue),
+        due_soon=dated_list(scope, today, DUE_SOON, 1, TOP, total=tallies.total.due_soon),
         recent=recent_activity(scope),
         plans=plans,
         counted_at=counted_at,

@@ -12,7 +12,8 @@ Nothing here reads more rows than the page it shows: a list is one walk per open
 state's deadlines (indexes ix_tasks_kind_state_due, ix_tasks_kind_unit_state for a unit,
 ix_tasks_plan_kind_state for a plan; app/models/plans.py), each stopping after the page, merged in one
 statement; tasks marked overdue with a later or no deadline are found by their mark, state by state
-(ix_tasks_due_status_due). A total is a count over the same index ranges. The "5 rõ" gaps need a plan:
+(ix_tasks_due_status_due). A total is a count over the same index ranges (the dashboard's first page
+takes its totals from its tallies instead: app.services.dashboard_figures). The "5 rõ" gaps need a plan:
 they are read from the plan's tasks, which do not grow with the other plans.
 """
 
@@ -175,14 +176,19 @@ def _shape(scope: Scope) -> tuple[bool, bool]:
     return scope.plan is not None, scope.unit is not None
 
 
-def dated_list(scope: Scope, today: date, kind: str, page: int = 1, size: int = TOP) -> TaskList:
-    """The overdue or due-soon tasks of one page, and the list's total: two statements."""
+def dated_list(
+    scope: Scope, today: date, kind: str, page: int = 1, size: int = TOP, total: int | None = None
+) -> TaskList:
+    """The overdue or due-soon tasks of one page, and the list's total: two statements, one when the
+    caller knows the total (the dashboard's tallies, which may be the scheduler's of a minute ago: never
+    fewer than the tasks shown)."""
     offset = (page - 1) * size
     values = _parameters(scope, today)
     page_values = values | {"take": offset + size, "offset": offset, "size": size}
     tasks = list(db.session.scalars(_page_statement(kind, _shape(scope)), page_values).unique())
-    total = db.session.scalar(_count_statement(kind, _shape(scope)), values)
-    return TaskList(kind, tasks, int(total or 0), page, size)
+    if total is None:
+        total = db.session.scalar(_count_statement(kind, _shape(scope)), values)
+    return TaskList(kind, tasks, max(int(total or 0), offset + len(tasks)), page, size)
 
 
 def gap_candidates(plan: Plan) -> list[TaskGap]:
