@@ -375,10 +375,30 @@ def table(report: dict) -> str:
             f"scheduler step {name} (once a minute, not on a page): median {step['median_ms']:.1f} ms, "
             f"p95 {step['p95_ms']:.1f} ms"
         )
+    if "step" in report:
+        step = report["step"]
+        lines.append(
+            f"step (bench/step_cost.py on this data set): API median {step['api_median_ms']} ms, bare "
+            f"{step['bare_median_ms']} ms, ratio {step['ratio']} (target <= 2.0); after 20 returns / age 1: "
+            f"{step['age_ratio']}"
+        )
     over = [name for name, p in report["pages"].items() if p["p95_ms"] > TARGET_P95_MS]
     lines.append(f"p95 over {TARGET_P95_MS:.0f} ms: {', '.join(over) or 'none'}")
     lines += [f"{key}: {value}" for key, value in report["machine"].items()]
     return "\n".join(lines)
+
+
+def step_ratio(here: Path, target: list[str]) -> dict:
+    """Target 1 on this data set: bench/step_cost.py's bare cycle and API step on a copy of it."""
+    command = [sys.executable, str(here / "step_cost.py"), *target, "--json", "--profile", "never"]
+    report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    return {
+        "bare_median_ms": round(report["bare"]["median_ms"], 2),
+        "api_median_ms": round(report["api"]["median_ms"], 2),
+        "api_p95_ms": round(report["api"]["p95_ms"], 2),
+        "ratio": round(report["ratio_b_over_a"], 2),
+        "age_ratio": round(report["age"]["api_old_over_young"], 2),
+    }
 
 
 def generated_runs(scales: list[float], database_url: str | None, repeat: int) -> list[dict]:
@@ -404,10 +424,13 @@ def generated_runs(scales: list[float], database_url: str | None, repeat: int) -
                     "--json",
                 ]
                 out = subprocess.run(measuring, check=True, capture_output=True, text=True).stdout
+                step = step_ratio(here, target) if not url else None  # step_cost.py runs on SQLite only
             finally:
                 if url:
                     fresh_database(database_url, f"tien_do_bench_{number}", create=False)
             report = json.loads(out) | {"scale": scale, "generation": {k: built[k] for k in GENERATION_KEYS}}
+            if step is not None:
+                report["step"] = step
             if reports:
                 compare(report, reports[0])
             reports.append(report)
