@@ -424,7 +424,7 @@ def generated_runs(scales: list[float], database_url: str | None, repeat: int) -
                     "--json",
                 ]
                 out = subprocess.run(measuring, check=True, capture_output=True, text=True).stdout
-                step = step_ratio(here, target) if not url else None  # step_cost.py runs on SQLite only
+                step = step_ratio(here, target)
             finally:
                 if url:
                     fresh_database(database_url, f"tien_do_bench_{number}", create=False)

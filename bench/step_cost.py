@@ -160,6 +160,26 @@ def data_set_app(source: Path, directory: Path):
     return app
 
 
+def server_app(url: str, directory: Path):
+    """The app on a database server (PostgreSQL): an empty database gets the schema and the demo seed,
+    a generated data set is used as it is. The steps write to it: give a throw-away database."""
+    from bench_common import bench_app
+    from sqlalchemy import inspect, select
+
+    from app.extensions import db
+    from app.models import Task
+    from app.services.demo import seed_demo
+
+    app = bench_app(url, directory)
+    with app.app_context():
+        empty = not inspect(db.engine).has_table(Task.__tablename__)
+        db.create_all()
+        if empty or db.session.scalar(select(Task.id).limit(1)) is None:
+            seed_demo(PASSWORD)
+            db.session.commit()
+    return app
+
+
 def runnable_tasks(app, wanted: int = 60) -> list[tuple[int, str, str, frozenset[str]]]:
     """(task id, specialist, unit head, lead unit codes) for up to `wanted` plan tasks not started yet
     whose lead unit has both accounts, in plan order. Their "5 rõ" are set first (as a first step would),
@@ -231,8 +251,13 @@ class ApiInstance:
 
 
 class ApiBench:
-    def __init__(self, directory: Path, data_set: Path | None = None):
-        self.app = build_app(directory) if data_set is None else data_set_app(data_set, directory)
+    def __init__(self, directory: Path, data_set: Path | None = None, database_url: str | None = None):
+        if database_url:
+            self.app = server_app(database_url, directory)
+        elif data_set is not None:
+            self.app = data_set_app(data_set, directory)
+        else:
+            self.app = build_app(directory)
         self.client = self.app.test_client()
         self.tasks = runnable_tasks(self.app)
         self.tokens: dict[str, str] = {}
@@ -436,6 +461,14 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _database_name(args) -> str:
+    if args.database_url:
+        from sqlalchemy.engine import make_url
+
+        return make_url(args.database_url).render_as_string(hide_password=True)
+    return str(args.database) if args.database else "demo seed (SQLite)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instances", type=int, default=12, help="instances for (a)/(b)")
@@ -449,11 +482,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database", type=Path, help="a generated SQLite data set to run (b) and (c) on (a copy of it)"
     )
+    parser.add_argument(
+        "--database-url",
+        help="run (b) and (c) on this database (PostgreSQL; written to: a throw-away one): empty, it gets "
+        "the demo seed; a generated data set is used as it is",
+    )
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tien-do-bench-") as directory:
-        api = ApiBench(Path(directory), args.database)
+        api = ApiBench(Path(directory), args.database, args.database_url)
         compare(api, 1, 6)  # warm up: parse, caches, first queries; not counted
         bare, http = compare(api, args.instances, args.steps)
         report = {"bare": summary(bare), "api": summary(http), "steps_per_instance": args.steps}
@@ -463,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         report["age"] = by_age(api, args.age_pairs, args.window)
         report["breakdown"] = breakdown(api, args.steps)
         report["machine"] = machine()
-        report["database"] = str(args.database) if args.database else "demo seed"
+        report["database"] = _database_name(args)
         needs_profile = args.profile == "always" or (
             args.profile == "auto" and report["ratio_b_over_a"] > TARGET_RATIO
         )
