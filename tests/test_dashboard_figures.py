@@ -9,7 +9,7 @@ from lxml import html
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DashboardFigures, TaskState
+from app.models import DashboardFigures, Task, TaskState
 from app.services.clock import LOCAL_TZ, local_today
 from app.services.dashboard import dashboard, unit_state_counts
 from app.services.dashboard_figures import ALL_PLANS, FRESH_FOR, Tallies, store_tallies, stored_tallies
@@ -128,6 +128,7 @@ def test_a_second_store_replaces_the_first(app):
     again = tick()
     assert again.done["dashboard_counted"] == []  # nothing changed: no line, but counted again at its time
     assert stored_tallies(today, again.now).computed_at == again.now
+    assert db.session.scalar(select(Task.id).limit(1)) is not None
 
 
 def test_figures_stored_in_an_older_format_are_counted_again(client, auth, app):

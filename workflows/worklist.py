@@ -48,7 +48,7 @@ _LEAD_UNITS, _ASSIGNEES = Unit.__table__.alias("lead_units"), User.__table__.ali
 _ITEM_SHAPES = (
     RowShape(WorkItem),
     RowShape(ProcessInstance),
-    RowShape(ProcessDefinition, only=("id", "key", "version", "checksum")),
+    RowShape(ProcessDefinition, only=[column.key for column in _DEFINITION_IDENTITY]),
     RowShape(Task),
     RowShape(PlanSection),
     RowShape(Unit, table=_LEAD_UNITS),

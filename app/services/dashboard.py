@@ -13,9 +13,9 @@ plan, the scheduler's tick counts and sums once a minute and the page reads the 
 (app.services.dashboard_figures), saying when they were counted; one plan's page counts live. The page
 shows the TOP_UNITS units with the most overdue tasks (all of them on request), the first tasks of each
 list with its total and a link to the whole list (app.services.dashboard_lists), the latest
-RECENT_EVENTS events. Progress by section and the
-"5 rõ" gaps are a plan's: they are shown when one plan is chosen. Every function reads a fixed number of
-statements however many tasks there are (tests/test_dashboard.py, tests/test_query_counts.py).
+RECENT_EVENTS events. Progress by section and the "5 rõ" gaps are a plan's: they are shown when one plan
+is chosen. Every function reads a fixed number of statements however many tasks there are
+(tests/test_dashboard.py, tests/test_query_counts.py).
 """
 
 from __future__ import annotations
@@ -220,9 +220,10 @@ def refresh_department_figures(now: datetime) -> list[str]:
     figures changed."""
     today = now.astimezone(LOCAL_TZ).date()
     rows = unit_state_counts(Scope(None), today)
-    if not store_tallies(Tallies.of(rows), today, now):
+    tallies = Tallies.of(rows)
+    if not store_tallies(tallies, today, now):
         return []
-    return [f"{sum(row[2] for row in rows)} tasks in {len(rows)} groups by lead unit and state"]
+    return [f"{tallies.total.tasks} tasks in {len(rows)} groups by lead unit and state"]
 
 
 def _tallies_of(scope: Scope, today: date) -> tuple[Tallies, datetime | None]:

@@ -93,7 +93,7 @@ class Tallies:
         """The tallies stored by `to_json`; None for anything else (a row stored in an older format)."""
         if not isinstance(value, dict) or not {"units", "states"} <= set(value):
             return None
-        tallies = cls(states={state: count for state, count in value["states"]})
+        tallies = cls(states=dict(value["states"]))
         width = len(astuple(Tally()))
         for unit_id, *counts in value["units"]:
             if len(counts) != width:
