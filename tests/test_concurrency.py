@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, WorkItem, WorkItemStatus
@@ -194,3 +194,49 @@ def consolidate_inputs(task_id: int) -> list[dict]:
     (consolidate,) = ready_user_tasks(workflow)
     assert consolidate.task_spec.bpmn_id == "consolidate"
     return consolidate.data["opinions"]
+
+
+def test_a_step_waits_for_its_instance_before_touching_its_item(app, api, api_token, task_1a):
+    """PostgreSQL: whoever changes an instance's work items (a timer firing, a migration, another step)
+    holds the instance's row lock first. A step sent meanwhile waits for that lock before it touches its
+    item, so the holder can still cancel the item: the step is then told 409. Taking the item first would
+    make the two wait for each other (a deadlock, ended by PostgreSQL as a server error)."""
+    if db.engine.url.get_backend_name() != "postgresql":
+        pytest.skip("SQLite serialises writers with one database lock")
+    api.start(task_1a)
+    item = api.take("cntt.cv", task_1a, "draft")
+    instance_id = db.session.get(WorkItem, item["id"]).instance_id
+    db.session.rollback()
+    responses: list = []
+
+    def complete() -> None:
+        headers = {"Authorization": f"Bearer {api_token('cntt.cv')}"}
+        path = f"{API}/work-items/{item['id']}/complete"
+        responses.append(app.test_client().post(path, json={"data": DRAFT}, headers=headers))
+
+    with db.engine.connect() as holder, holder.begin():
+        holder.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
+        step = threading.Thread(target=complete)
+        step.start()
+        waiting = (
+            select(func.count())
+            .select_from(text("pg_stat_activity"))
+            .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
+        )
+        for _ in range(200):
+            if holder.execute(waiting).scalar():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the step never waited for the instance's lock")
+        # fails here if the step holds the item: its lock is not free within 0.5 s (before PostgreSQL's
+        # deadlock check, after 1 s, would end one of the two)
+        holder.execute(text("SET LOCAL lock_timeout = '500ms'"))
+        holder.execute(
+            update(WorkItem).where(WorkItem.id == item["id"]).values(status=WorkItemStatus.CANCELLED)
+        )
+    step.join(timeout=30)
+
+    assert [r.status_code for r in responses] == [409], [r.get_json() for r in responses]
+    assert audit_rows("step.completed", item["id"]) == 0
+    assert db.session.get(WorkItem, item["id"]).status == WorkItemStatus.CANCELLED

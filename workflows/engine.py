@@ -3,8 +3,9 @@
 `advance` follows a fixed order, like DCWorkflow's `_executeTransition`:
  1. the item is open and the user passes the guard          (else 409 / 403, nothing written)
  2. the data passes the step's form                          (else 422, nothing written)
- 3. take the item: a conditional UPDATE open -> completed    (a second taker gets 409)
- 4. lock the instance row and load its workflow              (the READY check: else 409)
+ 3. lock the instance row and take the item: a conditional UPDATE open -> completed (a second taker
+    gets 409); on PostgreSQL the instance's lock first, in one statement (see _take_item)
+ 4. load the instance's workflow                             (the READY check: else 409)
  5. `step_completing` (may veto), run the step and the engine steps with the restricted engine
  6. write the state, the work items, the task's state and the audit rows
  7. `step_completed` / `process_completed`, then COMMIT — all or nothing
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,7 +43,7 @@ from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
 from workflows.guards import may_act, may_start
 from workflows.loop_compaction import compact_loops
-from workflows.row_writes import update_instance, update_task
+from workflows.row_writes import update_instance_reading_open_items, update_task
 from workflows.runtime import (
     complete_user_task,
     dump_workflow,
@@ -149,7 +151,7 @@ def _start(
     )
     db.session.add(instance)
     db.session.flush()
-    synced = sync_work_items(instance, workflow, loaded, task, now)
+    synced = sync_work_items(instance, workflow, loaded, task, now, open_rows=[])
     before = task.state
     if period is None:
         task.state = state_while_open(loaded, workflow) or TaskState.IN_PROGRESS
@@ -199,11 +201,22 @@ def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) 
         raise Conflict(
             "the process changed while this step was being completed; reload and try again"
         ) from None
+    except DBAPIError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) in _TRY_AGAIN:
+            raise Conflict("the step met another change of the same data; try again") from None
+        raise
     except Exception:
         db.session.rollback()
         raise
     signals.transition_committed.send(result.task, events=events)
     return result
+
+
+# PostgreSQL's "try the transaction again" errors: a deadlock (two transactions waiting for each other's
+# locks; this module takes its locks in one order, see _take_item, but other writers may not) and a
+# serialization failure. Nothing was written: a 409 the user can retry, not a server error.
+_TRY_AGAIN = {"40P01", "40001"}
 
 
 def _commit_keeping_loaded() -> None:
@@ -244,22 +257,28 @@ _LOCK_INSTANCE = (
     .where(_INSTANCES.id == bindparam("instance_id"))
     .with_for_update()
 )
+# PostgreSQL: both in one statement, the instance's row lock taken before the item's (the UPDATE only
+# reaches the item through the locked row).
+_LOCKED = (
+    select(_INSTANCES.id, _INSTANCES.state, _INSTANCES.lock_version, _INSTANCES.status)
+    .where(_INSTANCES.id == bindparam("locked_id"))  # not `instance_id`: the UPDATE would SET that column
+    .with_for_update()
+    .cte("locked")
+)
+_TAKEN = _TAKE_ITEM.where(_ITEMS.instance_id.in_(select(_LOCKED.c.id))).returning(_ITEMS.id).cte("taken")
+_LOCK_INSTANCE_TAKE_ITEM = select(
+    _LOCKED.c.state,
+    _LOCKED.c.lock_version,
+    _LOCKED.c.status,
+    select(func.count()).select_from(_TAKEN).scalar_subquery().label("taken"),
+)
 
 
 def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     now = utcnow()
-    taken = db.session.execute(_TAKE_ITEM, {"item_id": item.id, "done_at": now, "done_by": user.id})
-    if taken.rowcount != 1:
-        raise Conflict("this step has just been completed by someone else")
-    for name, value in (
-        ("status", WorkItemStatus.COMPLETED),
-        ("completed_at", now),
-        ("completed_by_id", user.id),
-    ):
-        set_committed_value(item, name, value)
     instance = item.instance
+    _take_item(item, instance, user, now)
     loaded = loaded_spec(instance.definition)
-    _lock_and_read_state(instance)
     workflow = load_workflow(loaded, instance.state)
     spiff_task = find_task(workflow, item.spiff_task_id)
     if not is_ready(spiff_task):
@@ -272,10 +291,31 @@ def _advance(item: WorkItem, user: User, data: dict, comment: str | None):
     return result, ([cleared] if cleared is not None else []) + events
 
 
-def _lock_and_read_state(instance: ProcessInstance) -> None:
-    """Lock the instance row (PostgreSQL: FOR UPDATE; SQLite: the writer lock is already held) and read
-    its current state and version: what the conditional UPDATE on the version column checks against."""
-    row = db.session.execute(_LOCK_INSTANCE, {"instance_id": instance.id}).one()
+def _take_item(item: WorkItem, instance: ProcessInstance, user: User, now: datetime) -> None:
+    """Mark the item completed if it is still open (else Conflict: someone else took it first) and lock
+    the instance's row, reading its current state and version: what the conditional UPDATE on the version
+    column checks against.
+
+    PostgreSQL: one statement that locks the instance's row first, then the item's. Whoever changes an
+    instance's work items (a step, a timer firing, a migration) holds the instance's lock before touching
+    them, so two of them never wait for each other's locks in opposite orders (a deadlock: a step holding
+    its item while a timer holding the instance cancels that item). SQLite: the item's UPDATE takes the
+    database's single writer lock, then the instance is read."""
+    params = {"item_id": item.id, "done_at": now, "done_by": user.id}
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_LOCK_INSTANCE_TAKE_ITEM, params | {"locked_id": instance.id}).one_or_none()
+        taken = row.taken if row is not None else 0
+    else:
+        taken = db.session.execute(_TAKE_ITEM, params).rowcount
+        row = db.session.execute(_LOCK_INSTANCE, {"instance_id": instance.id}).one() if taken == 1 else None
+    if taken != 1:
+        raise Conflict("this step has just been completed by someone else")
+    for name, value in (
+        ("status", WorkItemStatus.COMPLETED),
+        ("completed_at", now),
+        ("completed_by_id", user.id),
+    ):
+        set_committed_value(item, name, value)
     for name in ("state", "lock_version", "status"):
         set_committed_value(instance, name, getattr(row, name))
 
@@ -289,13 +329,13 @@ def _write_state(instance, workflow, loaded, task: Task, now) -> tuple[list[Work
 
 def _store_state(instance, workflow, loaded, task: Task, now) -> tuple[SyncedItems, str]:
     compact_loops(workflow)
-    update_instance(
+    open_rows = update_instance_reading_open_items(
         instance,
         state=dump_workflow(workflow),
         serializer_version=SERIALIZER_VERSION,
         next_timer_at=next_timer_at(workflow),
     )
-    synced = sync_work_items(instance, workflow, loaded, task, now)
+    synced = sync_work_items(instance, workflow, loaded, task, now, open_rows)
     before = task.state
     if not workflow.is_completed() and instance.period is None:
         update_task(task, now, state=state_while_open(loaded, workflow) or task.state)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Table, bindparam, func, insert, inspect, update
+from sqlalchemy import Table, and_, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -98,15 +98,53 @@ def _row_values(model: type, row: dict, columns) -> dict:
     return values
 
 
-def update_instance(instance: ProcessInstance, **values) -> None:
+def update_instance_reading_open_items(instance: ProcessInstance, **values) -> list:
     """UPDATE the instance's columns and bump its version column, if nobody changed the row since it
-    was read (else StaleDataError, as the ORM's own versioned UPDATE raises)."""
+    was read (else StaleDataError, as the ORM's own versioned UPDATE raises). Returns the instance's open
+    work items afterwards as (id, spiff_task_id) rows by id, what `sync_work_items` compares with the
+    workflow's READY steps: on PostgreSQL read by the same statement (one round trip, under the
+    instance's row lock the step holds), elsewhere by a second one."""
     version = instance.lock_version
     values["lock_version"] = version + 1
-    done = _run_update(_INSTANCES, instance.id, values, old_version=version)
-    if done.rowcount != 1:
+    names = tuple(sorted(values))
+    params = {f"new_{name}": values[name] for name in names} | {"row_id": instance.id, "old_version": version}
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(_update_reading_open_items(names), params).all()
+        updated, open_rows = bool(rows), [row for row in rows if row.id is not None]
+    else:
+        updated = db.session.execute(_update_of(_INSTANCES, names, True), params).rowcount == 1
+        open_rows = db.session.execute(_OPEN_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
+    if not updated:
         raise StaleDataError(f"process instance {instance.id} changed since it was read")
     _committed(instance, values)
+    return open_rows
+
+
+_OPEN_ROWS_OF_INSTANCE = (
+    select(_WORK_ITEMS.c.id, _WORK_ITEMS.c.spiff_task_id)
+    .where(
+        _WORK_ITEMS.c.instance_id == bindparam("instance_id"),
+        _WORK_ITEMS.c.status == WorkItemStatus.OPEN,
+    )
+    .order_by(_WORK_ITEMS.c.id)
+)
+
+
+@cache
+def _update_reading_open_items(names: tuple[str, ...]):
+    """PostgreSQL: WITH updated AS (the versioned UPDATE ... RETURNING id) SELECT the open items joined to
+    it: no row when nothing was updated, one row of NULLs when it was and nothing is open."""
+    updated = _update_of(_INSTANCES, names, True).returning(_INSTANCES.c.id).cte("updated")
+    items = _WORK_ITEMS.c
+    return (
+        select(items.id, items.spiff_task_id)
+        .select_from(
+            updated.outerjoin(
+                _WORK_ITEMS, and_(items.instance_id == updated.c.id, items.status == WorkItemStatus.OPEN)
+            )
+        )
+        .order_by(items.id)
+    )
 
 
 def update_task(task: Task, now: datetime, **values) -> None:

@@ -23,26 +23,20 @@ class SyncedItems:
     open: list[WorkItem]  # every open row of the instance afterwards: still open ones by id, then created
 
 
-# Built once (every step runs them): a reused statement keeps its cache key. The open rows are read as
-# plain (id, SpiffWorkflow task) pairs; only those that stay open are loaded as objects (a multi-instance
-# step's other items), since most steps leave none.
-_ITEMS = WorkItem.__table__.c
-_OPEN_ROWS_OF_INSTANCE = (
-    select(_ITEMS.id, _ITEMS.spiff_task_id)
-    .where(_ITEMS.instance_id == bindparam("instance_id"), _ITEMS.status == WorkItemStatus.OPEN)
-    .order_by(_ITEMS.id)
-)
+# Built once (every step runs it): a reused statement keeps its cache key. Only the open rows that stay
+# open are loaded as objects (a multi-instance step's other items), since most steps leave none.
 _ITEMS_BY_IDS = (
     select(WorkItem).where(WorkItem.id.in_(bindparam("ids", expanding=True))).order_by(WorkItem.id)
 )
 
 
 def sync_work_items(
-    instance: ProcessInstance, workflow, loaded: LoadedSpec, task: Task, now: datetime
+    instance: ProcessInstance, workflow, loaded: LoadedSpec, task: Task, now: datetime, open_rows: list
 ) -> SyncedItems:
-    """Cancel rows whose step is no longer READY and add rows for newly READY steps."""
+    """Cancel rows whose step is no longer READY and add rows for newly READY steps. `open_rows`: the
+    instance's open rows as (id, spiff_task_id) pairs by id, read under its lock
+    (`update_instance_reading_open_items`; none for a new instance)."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_rows = db.session.execute(_OPEN_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
     cancel_rows([row.id for row in open_rows if row.spiff_task_id not in ready], now)
     staying = [row.id for row in open_rows if row.spiff_task_id in ready]
     still_open = db.session.scalars(_ITEMS_BY_IDS, {"ids": staying}).all() if staying else []
