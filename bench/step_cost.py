@@ -5,6 +5,8 @@
 (b) api: `POST /api/v1/work-items/{id}/complete` through the Flask test client on a SQLite file
     database with the demo seed and bearer tokens from /api/v1/auth/token, timed per request.
 (c) age: (b) at instance age 1 vs. after 20 "return for revision" loops (the cost must stay flat).
+(d) stored: (a) with its state locked, read and written back in (b)'s database, one transaction per
+    step: the least any persisted step costs there (on a database server, its round trips).
 
 `--database FILE` runs (b) and (c) on a copy of a generated data set (bench/generate_data.py, SQLite)
 instead of the demo seed: the same steps on tables of 1 % or the full size.
@@ -117,6 +119,53 @@ class BareInstance:
         elapsed = since(started)
         self.steps += 1
         return elapsed
+
+
+class StoredBareInstance(BareInstance):
+    """(d) the bare cycle with its state kept in (b)'s database, one transaction per step: lock and read
+    the row, run (a), write the row back, commit. The least that any step keeping its state does: on a
+    database server each statement, BEGIN and COMMIT is a round trip to it."""
+
+    def __init__(self, number: int, stored):
+        super().__init__(number)
+        self.engine, self.table = stored
+        with self.engine.begin() as connection:
+            inserted = connection.execute(self.table.insert().values(state=self.state))
+            self.row_id = inserted.inserted_primary_key[0]
+
+    def step(self) -> tuple[float, float]:
+        from sqlalchemy import select
+
+        data, _ = step_input(self.steps)
+        table = self.table
+        started = clock()
+        with self.engine.begin() as connection:
+            query = select(table.c.state).where(table.c.id == self.row_id).with_for_update()
+            workflow = self.SERIALIZER.deserialize_json(connection.execute(query).scalar_one())
+            [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
+            task.set_data(**data)
+            task.run()
+            workflow.do_engine_steps()
+            state = self.SERIALIZER.serialize_json(workflow)
+            connection.execute(table.update().where(table.c.id == self.row_id).values(state=state))
+        elapsed = since(started)
+        self.steps += 1
+        return elapsed
+
+
+def stored_bare_table(app):
+    """(engine, table) of (d): a table of its own beside (b)'s, in the same database."""
+    from sqlalchemy import Column, Integer, MetaData, Table, Text
+
+    from app.extensions import db
+
+    table = Table(
+        "bench_bare_states", MetaData(), Column("id", Integer, primary_key=True), Column("state", Text)
+    )
+    with app.app_context():
+        engine = db.engine
+        table.create(engine, checkfirst=True)
+    return engine, table
 
 
 # --- (b) the API ------------------------------------------------------------------------------
@@ -259,6 +308,7 @@ class ApiBench:
         else:
             self.app = build_app(directory)
         self.client = self.app.test_client()
+        self.stored = stored_bare_table(self.app)
         self.tasks = runnable_tasks(self.app)
         self.tokens: dict[str, str] = {}
         for _, specialist, head, _ in self.tasks:
@@ -280,15 +330,17 @@ class ApiBench:
 # --- the runs ---------------------------------------------------------------------------------
 
 
-def compare(api: ApiBench, instances: int, steps: int) -> tuple[list, list]:
-    """(a) and (b) on the same workload, interleaved per instance so machine drift hits both alike."""
-    bare, http = [], []
+def compare(api: ApiBench, instances: int, steps: int) -> tuple[list, list, list]:
+    """(a), (b) and (d) on the same workload, interleaved per instance so machine drift hits all alike."""
+    bare, http, stored = [], [], []
     for number in range(instances):
         instance = BareInstance(number)
         bare += [instance.step() for _ in range(steps)]
         api_instance = api.new_instance()
         http += [api_instance.step() for _ in range(steps)]
-    return bare, http
+        stored_instance = StoredBareInstance(number, api.stored)
+        stored += [stored_instance.step() for _ in range(steps)]
+    return bare, http, stored
 
 
 def by_age(api: ApiBench, pairs: int, window: int) -> dict:
@@ -421,7 +473,11 @@ def _row(name: str, s: dict) -> tuple[str, ...]:
 
 def table(report: dict) -> str:
     rows = [("measure", "n", "median ms", "p95 ms", "median CPU ms")]
-    for name, key in (("(a) bare SpiffWorkflow cycle", "bare"), ("(b) POST .../complete", "api")):
+    for name, key in (
+        ("(a) bare SpiffWorkflow cycle", "bare"),
+        ("(b) POST .../complete", "api"),
+        ("(d) (a) kept in the database", "stored_bare"),
+    ):
         s = report[key]
         rows.append(_row(name, s))
     age = report["age"]
@@ -447,6 +503,10 @@ def table(report: dict) -> str:
     lines.append(
         f"ratio (b)/(a) median: {ratio:.2f} (target <= {TARGET_RATIO}: {verdict}); "
         f"by CPU time {report['ratio_b_over_a_cpu']:.2f}"
+    )
+    lines.append(
+        f"(d)/(a): {report['ratio_d_over_a']:.2f} (what keeping the state in this database costs at the "
+        f"least); (b)/(d): {report['ratio_b_over_d']:.2f}"
     )
     lines.append(
         f"(c) after 20 returns / age 1, median: API {age['api_old_over_young']:.2f}, "
@@ -493,8 +553,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tien-do-bench-") as directory:
         api = ApiBench(Path(directory), args.database, args.database_url)
         compare(api, 1, 6)  # warm up: parse, caches, first queries; not counted
-        bare, http = compare(api, args.instances, args.steps)
-        report = {"bare": summary(bare), "api": summary(http), "steps_per_instance": args.steps}
+        bare, http, stored = compare(api, args.instances, args.steps)
+        report = {
+            "bare": summary(bare),
+            "api": summary(http),
+            "stored_bare": summary(stored),
+            "steps_per_instance": args.steps,
+        }
+        report["ratio_b_over_d"] = report["api"]["median_ms"] / report["stored_bare"]["median_ms"]
+        report["ratio_d_over_a"] = report["stored_bare"]["median_ms"] / report["bare"]["median_ms"]
         report["ratio_b_over_a"] = report["api"]["median_ms"] / report["bare"]["median_ms"]
         report["ratio_b_over_a_p95"] = report["api"]["p95_ms"] / report["bare"]["p95_ms"]
         report["ratio_b_over_a_cpu"] = report["api"]["median_cpu_ms"] / report["bare"]["median_cpu_ms"]
