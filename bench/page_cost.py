@@ -5,6 +5,8 @@ the Flask test client with real sign-in (the login form with its CSRF token) and
 `POST /api/v1/auth/token`, it times, each request on its own (after two warm-up requests):
 
 - the worklist (a unit's specialist, its head, and the leader, who sees every leader step),
+- the page of an open step (its form: a draft offers every consultable unit; what earlier steps entered)
+  and `GET /api/v1/work-items/{id}`,
 - a plan page with its filters (none, one lead unit, one state, overdue) and `GET /api/v1/plans/{id}/tasks`,
 - a task page with its history (a completed draft-plan task) and `GET /api/v1/tasks/{id}` + `/history`,
 - the audit page (no filter, actor, unit, action, task, last month; page 50 through the keyset cursor)
@@ -128,7 +130,10 @@ def choose_subjects() -> dict:
             if cursor is None:
                 break
         cursors[name] = (args, cursor)
+    step_item, step_user = step_subject(unit.id)
     return {
+        "step_item": step_item,
+        "step_user": step_user,
         "specialist": typical_user(Role.SPECIALIST, WORKLIST_ITEMS["specialist"]),
         "head": typical_user(Role.UNIT_HEAD, WORKLIST_ITEMS["unit_head"]),
         "leader": "giamdoc",
@@ -141,6 +146,38 @@ def choose_subjects() -> dict:
         "audit_filters": audit_filters,
         "audit_cursors": cursors,
     }
+
+
+def step_subject(unit_id: int, sample: int = 200) -> tuple[int, str]:
+    """(open draft step, a person who may complete it) of a task led by the unit: among the first
+    `sample`, the one whose process has the longest history (returned drafts come back filled in, and
+    the page shows what the earlier steps entered). Its form offers every consultable unit."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import AuditEvent, Task, User, WorkItem, WorkItemStatus
+    from workflows.guards import may_act
+
+    items = (
+        select(WorkItem.id, WorkItem.instance_id)
+        .join(Task, Task.id == WorkItem.task_id)
+        .where(WorkItem.status == WorkItemStatus.OPEN, WorkItem.step == "draft", Task.lead_unit_id == unit_id)
+        .order_by(WorkItem.id)
+        .limit(sample)
+        .subquery()
+    )
+    ranked = (
+        select(items.c.id)
+        .outerjoin(AuditEvent, AuditEvent.instance_id == items.c.instance_id)
+        .group_by(items.c.id)
+        .order_by(func.count(AuditEvent.id).desc(), items.c.id)
+    )
+    for item_id in db.session.scalars(ranked):
+        item = db.session.get(WorkItem, item_id)
+        for user in db.session.scalars(select(User).where(User.unit_id == unit_id).order_by(User.id)):
+            if may_act(user, item):
+                return item_id, user.username
+    raise SystemExit("no open draft step of the unit that one of its people may complete")
 
 
 def typical_user(role: str, wanted: int, sample: int = 40) -> str:
@@ -189,6 +226,8 @@ def cases(s: dict) -> list[tuple[str, str, str]]:
         out.append((f"plan page{label}", s["specialist"], f"/plans/{plan}{query}"))
         out.append((f"API plan tasks{label}", s["specialist"], f"/api/v1/plans/{plan}/tasks{query}"))
     out += [
+        ("step page (draft form, earlier entries)", s["step_user"], f"/steps/{s['step_item']}"),
+        ("API work item", s["step_user"], f"/api/v1/work-items/{s['step_item']}"),
         ("task page with history", s["task_viewer"], f"/tasks/{task}"),
         ("API task", s["task_viewer"], f"/api/v1/tasks/{task}"),
         ("API task history", s["task_viewer"], f"/api/v1/tasks/{task}/history"),

@@ -176,6 +176,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_actor_unit_code_at", "actor_unit_code", "at", "id"),
         Index("ix_audit_events_task_id_at", "task_id", "at", "id"),
         Index("ix_audit_events_action_at", "action", "at", "id"),
+        # one process instance's rows in order: the step page's earlier entries, the reports
+        Index("ix_audit_events_instance_id_at", "instance_id", "at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
