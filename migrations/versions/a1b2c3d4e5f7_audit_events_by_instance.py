@@ -2,7 +2,7 @@
 
 app/services/step_context.py (what earlier steps entered; what this step entered the last time it ran)
 and the reports read the audit rows of one process instance. Without an index on instance_id they
-scanned every row of an action: 0.2-0.4 s per query at a million audit rows, on every step page.
+read every row of the actions asked for: 628 ms per step page at a million audit rows (17.6 ms with it).
 (instance_id, at, id) also gives them in the order they are read.
 
 Revision ID: a1b2c3d4e5f7
