@@ -226,3 +226,18 @@ def test_a_cursor_from_the_list_keeps_working_after_new_rows(trail, get):
         dated(Action.STEP_CLAIMED, "vp.cv", datetime.now(UTC))
     again = get(f"?cursor={first['next_cursor']}").get_json()["events"]
     assert len(second) == 50 and [e["id"] for e in again] == [e["id"] for e in second]
+
+
+def test_pages_inside_a_run_of_rows_of_one_instant_visit_each_row_once(trail, get):
+    """A bulk change writes many rows at one instant: a page (and its cursor) can end inside the run."""
+    instant = datetime(2025, 2, 10, 3, 0, tzinfo=UTC)
+    run = [dated(Action.TASK_UPDATED, "cntt.cv", instant) for _ in range(45)]
+    seen, cursor = [], None
+    while True:
+        after = f"&cursor={cursor}" if cursor else ""
+        body = get(f"?since=2025-02-10&until=2025-02-10&limit=20{after}").get_json()
+        seen += [e["id"] for e in body["events"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(run, reverse=True)  # ties newest id first, none twice, none left out

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, false, func, select, tuple_
 
 from app.extensions import db
 from app.models import AuditEvent, Role, Task, Unit, User
@@ -233,10 +233,10 @@ def _after(query: Select, position: tuple[datetime, int] | None) -> Select:
     if position is None:
         return query
     at, event_id = position
-    # `at <= :at` lets the index seek; the OR picks the rows of the same instant with a smaller id.
-    return query.where(
-        AuditEvent.at <= at, or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < event_id))
-    )
+    # After (at, id) in the (..., at, id) indexes: PostgreSQL seeks to the row comparison itself, so a
+    # cursor inside a run of rows of one instant does not read the run's newer rows again; `at <= :at`
+    # is the part SQLite's planner seeks on (it filters the rest of the comparison).
+    return query.where(AuditEvent.at <= at, tuple_(AuditEvent.at, AuditEvent.id) < (at, event_id))
 
 
 def _newest_first(query: Select) -> Select:
