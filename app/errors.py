@@ -7,10 +7,14 @@ still reach these application-wide handlers, it gets the same JSON shape, never 
 from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import MESSAGES as API_MESSAGES
+from app.api.errors import TRY_AGAIN_MESSAGE
+from app.extensions import db
 from app.request_id import current_request_id
+from workflows.errors import must_try_again
 
 HTML_PAGES = {
     403: "errors/403.html",
@@ -24,6 +28,7 @@ HTML_PAGES = {
 def init_app(app: Flask) -> None:
     for status in HTML_PAGES:
         app.register_error_handler(status, handle_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
 
 
 def handle_error(error: HTTPException):
@@ -37,4 +42,19 @@ def handle_error(error: HTTPException):
     allowed = getattr(error, "valid_methods", None)
     if status == 405 and allowed:
         response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def handle_database_error(error: DBAPIError):
+    """A deadlock or serialization failure (workflows.errors.must_try_again): the database rolled the
+    request's transaction back, so nothing was saved; a 409 page says to send it again. Any other
+    database error goes on to the 500 page (and the log)."""
+    if not must_try_again(error):
+        raise error
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        response = jsonify(error=TRY_AGAIN_MESSAGE, details={"retry": True})
+    else:
+        response = make_response(render_template("errors/409.html"))
+    response.status_code = 409
     return response

@@ -40,7 +40,7 @@ from app.services.clock import utcnow
 from app.services.task_editing import apply_first_step_fields
 from app.services.task_types import PERIODIC_TYPES
 from workflows import audit, signals
-from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed
+from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed, must_try_again
 from workflows.guards import may_act, may_start
 from workflows.loop_compaction import compact_loops
 from workflows.row_writes import update_instance_reading_open_items, update_task
@@ -203,7 +203,7 @@ def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) 
         ) from None
     except DBAPIError as error:
         db.session.rollback()
-        if getattr(error.orig, "sqlstate", None) in _TRY_AGAIN:
+        if must_try_again(error):
             raise Conflict("the step met another change of the same data; try again") from None
         raise
     except Exception:
@@ -211,12 +211,6 @@ def advance(item: WorkItem, user: User, data: dict, comment: str | None = None) 
         raise
     signals.transition_committed.send(result.task, events=events)
     return result
-
-
-# PostgreSQL's "try the transaction again" errors: a deadlock (two transactions waiting for each other's
-# locks; this module takes its locks in one order, see _take_item, but other writers may not) and a
-# serialization failure. Nothing was written: a 409 the user can retry, not a server error.
-_TRY_AGAIN = {"40P01", "40001"}
 
 
 def _commit_keeping_loaded() -> None:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+# PostgreSQL's "send the transaction again" errors: a deadlock (two transactions waiting for each other's
+# locks: the engine takes its locks in one order, see engine._take_item, but other writers may not) and
+# a serialization failure. The database rolled the transaction back: nothing was written, and the same
+# request sent again will most likely pass. A 409 to retry, never a server error.
+TRY_AGAIN_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def must_try_again(error: BaseException) -> bool:
+    """Whether `error` (SQLAlchemy's DBAPIError, or a driver error) is one of TRY_AGAIN_SQLSTATES."""
+    driver_error = getattr(error, "orig", error)
+    return getattr(driver_error, "sqlstate", None) in TRY_AGAIN_SQLSTATES
+
 
 class WorkflowError(Exception):
     status = 400

@@ -11,10 +11,13 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
+from app.extensions import db
 from app.request_id import current_request_id
+from workflows.errors import must_try_again
 
 API_PATH_PREFIX = "/api/"
 
@@ -32,6 +35,10 @@ MESSAGES = {
     429: "too many requests",
     500: "internal error",
 }
+# A deadlock or serialization failure the database rolled back (workflows.errors.must_try_again).
+TRY_AGAIN_MESSAGE = (
+    "another change to the same data happened at the same moment; nothing was saved, send it again"
+)
 
 
 class ApiError(Exception):
@@ -85,6 +92,13 @@ def _unexpected_error(error: Exception) -> ResponseReturnValue:
     return error_response(500, MESSAGES[500], {"request_id": current_request_id()})
 
 
+def _database_error(error: DBAPIError) -> ResponseReturnValue:
+    if not must_try_again(error):
+        return _unexpected_error(error)
+    db.session.rollback()
+    return error_response(409, TRY_AGAIN_MESSAGE, {"retry": True})
+
+
 def _unrouted_api_request() -> ResponseReturnValue | None:
     """Answer in JSON when a URL under /api/ matches no route, or not with this method."""
     error = request.routing_exception
@@ -102,5 +116,6 @@ for _code in MESSAGES:
         bp.register_error_handler(_code, _http_error)
 bp.register_error_handler(HTTPException, _http_error)
 bp.register_error_handler(500, _unexpected_error)
+bp.register_error_handler(DBAPIError, _database_error)
 bp.register_error_handler(Exception, _unexpected_error)
 bp.before_app_request(_unrouted_api_request)
