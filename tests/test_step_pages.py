@@ -454,3 +454,25 @@ def test_two_people_on_one_step_the_second_is_told_who_completed_it(client, auth
     assert "Bước này đã được người khác hoàn thành: Chánh Văn phòng Sở (Văn phòng Sở)" in text
     db.session.expire_all()
     assert audit_count(task) == before
+
+
+def test_a_long_list_of_units_to_consult_gets_a_search_box_that_sends_nothing(client, auth):
+    from tests.query_count_data import new_accounts
+
+    _, draft = started()
+    auth.login("cntt.cv")
+    short = page_of(client.get(f"/steps/{draft.id}"))
+    assert len(short.xpath("//input[@name='consulted_units']")) == 8
+    assert not short.xpath("//*[@data-choice-filter]")  # a short list needs no search
+
+    new_accounts(6)  # six more staffed divisions: 14 units to consult
+    doc = page_of(client.get(f"/steps/{draft.id}"))
+    assert len(doc.xpath("//input[@name='consulted_units']")) == 14
+    (box,) = doc.xpath("//*[@data-choice-filter='field-consulted_units']")
+    assert box.get("hidden") is not None  # shown by static/js/choice-filter.js; without it, the whole list
+    (search,) = box.xpath(".//input[@type='search']")
+    assert search.get("name") is None  # not part of what the form sends
+    assert label_text(doc, search.get("id")) == "Tìm trong danh sách"
+    assert box.get("data-count-text") == "Đang hiện {shown}/{total}, đã chọn {chosen}"
+    assert "choice-list-long" in doc.get_element_by_id("field-consulted_units").get("class")
+    assert doc.xpath("//script[contains(@src, 'js/choice-filter.js')]")
