@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -164,6 +165,16 @@ def test_the_consolidated_report_for_ubnd_tinh_is_a_word_file_in_the_decree_form
     assert 20 <= section.top_margin.mm <= 25 and 20 <= section.bottom_margin.mm <= 25
     assert 30 <= section.left_margin.mm <= 35 and 15 <= section.right_margin.mm <= 20
     assert document.styles["Normal"].font.name == TNR
+    # page numbers: centred in the top margin from the second page on, a PAGE field in 13-14 pt
+    assert section.different_first_page_header_footer
+    assert not "".join(p.text for p in section.first_page_header.paragraphs).strip()
+    [numbered] = section.header.paragraphs
+    assert numbered.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    [field] = numbered._p.findall(qn("w:fldSimple"))
+    assert field.get(qn("w:instr")).strip() == "PAGE"
+    [number] = field.findall(qn("w:r"))
+    assert number.find(qn("w:rPr")).find(qn("w:rFonts")).get(qn("w:ascii")) == TNR
+    assert int(number.find(qn("w:rPr")).find(qn("w:sz")).get(qn("w:val"))) in (26, 28)  # half-points
     assert {run.font.name for run in all_runs(document)} == {TNR}
 
     header = document.tables[0]

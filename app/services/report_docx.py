@@ -2,6 +2,8 @@
 written with python-docx.
 
 - A4 portrait; margins top 20 mm, bottom 20 mm, left 30 mm, right 15 mm; Times New Roman throughout.
+- Page numbers from the second page on: Arabic numerals, 13 pt, upright, centred in the top margin (a
+  PAGE field, so Word and LibreOffice count the pages as they lay them out).
 - The header, a borderless table: left the cơ quan chủ quản (upper case, 12 pt) over the issuing body
   (upper case, bold, 12 pt) with a short line under it, then "Số: .../BC-..." (13 pt); right the quốc
   hiệu (upper case, bold, 12 pt) and the tiêu ngữ (bold, 13 pt, underlined), then place and date
@@ -90,6 +92,7 @@ def nfc(text: str | None) -> str:
 def render(view: ReportView) -> bytes:
     document = Document()
     _page(document)
+    _page_numbers(document)
     _styles(document)
     _header(document, view)
     _title(document, view)
@@ -126,6 +129,17 @@ def _page(document: DocxDocument) -> None:
     section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
     section.top_margin, section.bottom_margin = MARGIN_TOP, MARGIN_BOTTOM
     section.left_margin, section.right_margin = MARGIN_LEFT, MARGIN_RIGHT
+
+
+def _page_numbers(document: DocxDocument) -> None:
+    section = document.sections[0]
+    section.different_first_page_header_footer = True  # the first page's header stays empty
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    field.append(_run(paragraph, "2", size=13)._r)  # the number shown until the field is updated
+    paragraph._p.append(field)
 
 
 def _styles(document: DocxDocument) -> None:
