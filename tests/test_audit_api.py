@@ -241,3 +241,28 @@ def test_pages_inside_a_run_of_rows_of_one_instant_visit_each_row_once(trail, ge
         if cursor is None:
             break
     assert seen == sorted(run, reverse=True)  # ties newest id first, none twice, none left out
+
+
+def test_previous_pages_lead_back_to_the_first_with_ties_and_a_filter(trail, get):
+    bulk_rows(130)  # three rows at each instant
+    forward, cursor = [], ""
+    while cursor is not None:
+        body = get(f"?action=step.completed&limit=7&cursor={cursor}").get_json()
+        forward.append(body)
+        cursor = body["next_cursor"]
+    assert len(forward) > 4 and forward[0]["previous_cursor"] is None  # the first page has none before it
+    back = forward[-1]
+    for expected in reversed(forward[:-1]):
+        back = get(f"?action=step.completed&limit=7&before={back['previous_cursor']}").get_json()
+        assert [e["id"] for e in back["events"]] == [e["id"] for e in expected["events"]]
+        assert back["next_cursor"] == expected["next_cursor"]  # and forward again from there
+    assert back["previous_cursor"] is None  # back at the newest rows
+
+
+def test_before_and_cursor_together_or_a_bad_before_are_422(trail, get):
+    bulk_rows(60)
+    body = get().get_json()
+    both = get(f"?cursor={body['next_cursor']}&before={body['next_cursor']}")
+    assert both.status_code == 422 and "before" in both.get_json()["details"]
+    bad = get("?before=not-a-cursor")
+    assert bad.status_code == 422 and set(bad.get_json()["details"]) == {"before"}

@@ -40,8 +40,8 @@ def _row_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<tr data-event-id="(\d+)"', html)]
 
 
-def _next_link(html: str) -> str | None:
-    match = re.search(r'id="next-page" href="([^"]+)"', html)
+def _next_link(html: str, which: str = "next-page") -> str | None:
+    match = re.search(rf'id="{which}" href="([^"]+)"', html)
     return match.group(1).replace("&amp;", "&") if match else None
 
 
@@ -147,6 +147,20 @@ def test_pages_visit_every_row_once_in_order(trail, supervisor):
         pages += 1
         url = _next_link(html)
     assert seen == expected and len(seen) == len(set(seen)) and pages == -(-len(expected) // 50)
+
+
+def test_previous_page_goes_back_one_page_with_the_filters(trail, supervisor):
+    bulk_rows(180)  # every third is giamdoc's: 60 rows
+    first = supervisor.get("/audit?actor=giamdoc").get_data(as_text=True)
+    assert _next_link(first, "previous-page") is None  # nothing newer than the first page
+    second = supervisor.get(_next_link(first)).get_data(as_text=True)
+    back = _next_link(second, "previous-page")
+    assert back and "actor=giamdoc" in back and "Trang trước" in second
+    again = supervisor.get(back).get_data(as_text=True)
+    assert _row_ids(again) == _row_ids(first)
+    assert _next_link(again, "previous-page") is None and _next_link(again) == _next_link(first)
+    bad = supervisor.get("/audit?before=not-a-cursor")
+    assert bad.status_code == 400 and "Liên kết trang không hợp lệ" in bad.get_data(as_text=True)
 
 
 def test_the_next_page_keeps_the_filters(trail, supervisor):

@@ -5,12 +5,12 @@
   scale: 628 ms per step page on bench/page_cost.py's full data set, 17.6 ms with it). The plan is
   SQLite's own (EXPLAIN QUERY PLAN), which, unlike PostgreSQL's on a test database of a few rows, does
   not depend on the table's size.
-- The trail newest first (the dashboard's latest events, the audit list and its next pages) comes from
-  an index in (at, id) order on PostgreSQL. On `at` alone PostgreSQL sorted each run of rows sharing an
-  instant: 97 ms for the dashboard's 20 events at the full size, whose trail has a run of 69,611. On a
-  test database PostgreSQL would rather sort a few rows than read an index, so the check tells it to
-  avoid sorts and sequential scans and looks at whether it still has to sort. (SQLite's index on `at`
-  holds the rowid, the id, after it: it never had to sort.)
+- The trail newest first (the dashboard's latest events, the audit list and its next and previous
+  pages) comes from an index in (at, id) order on PostgreSQL. On `at` alone PostgreSQL sorted each run
+  of rows sharing an instant: 97 ms for the dashboard's 20 events at the full size, whose trail has a
+  run of 69,611. On a test database PostgreSQL would rather sort a few rows than read an index, so the
+  check tells it to avoid sorts and sequential scans and looks at whether it still has to sort.
+  (SQLite's index on `at` holds the rowid, the id, after it: it never had to sort.)
 """
 
 from __future__ import annotations
@@ -83,15 +83,19 @@ def test_the_trail_newest_first_is_read_in_index_order_without_a_sort(app, clien
     bulk_rows(60)  # more than a page of the audit list, three rows at each instant
     headers = {"Authorization": f"Bearer {api_token('giamsat')}"}
     cursor = client.get("/api/v1/audit", headers=headers).get_json()["next_cursor"]
+    second = client.get(f"/api/v1/audit?cursor={cursor}", headers=headers).get_json()
     auth.login("giamsat")
     with Statements() as captured:
         assert client.get("/dashboard").status_code == 200
         assert client.get(f"/api/v1/audit?cursor={cursor}", headers=headers).status_code == 200
-    newest_first = [
-        (s, p) for s, p in captured.seen if "FROM audit_events" in s and "ORDER BY audit_events.at DESC" in s
+        before = second["previous_cursor"]
+        assert client.get(f"/api/v1/audit?before={before}", headers=headers).status_code == 200
+    in_time_order = [
+        (s, p) for s, p in captured.seen if "FROM audit_events" in s and "ORDER BY audit_events.at" in s
     ]
-    assert len(newest_first) == 2, [s for s, _ in captured.seen]  # the latest events; the next page
-    for statement, parameters in newest_first:
+    # the latest events; the next page; the page before (read oldest first)
+    assert len(in_time_order) == 3, [s for s, _ in captured.seen]
+    for statement, parameters in in_time_order:
         nodes = _postgres_plan_avoiding_sorts(statement, parameters)
         assert not [n for n in nodes if "Sort" in n["Node Type"]], (statement, nodes)
         audit_scans = [n for n in nodes if n.get("Relation Name") == "audit_events"]
@@ -99,3 +103,5 @@ def test_the_trail_newest_first_is_read_in_index_order_without_a_sort(app, clien
         if "audit_events.id <" in statement or "audit_events.id) <" in statement:  # the next page
             # the cursor is sought in the index, not filtered out of the rows of its instant
             assert "ROW(at, id) <" in audit_scans[0]["Index Cond"], audit_scans[0]
+        if "audit_events.id) >" in statement:  # the page before
+            assert "ROW(at, id) >" in audit_scans[0]["Index Cond"], audit_scans[0]

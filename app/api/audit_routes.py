@@ -3,8 +3,9 @@
 Parameters (all optional): `actor` (username), `unit` (the actor's unit code at the time), `task` (a task
 id, or a code, which matches that code in every plan), `action` (repeat it or separate with commas),
 `since` / `until` (days YYYY-MM-DD in Asia/Ho_Chi_Minh, inclusive), `cursor` (the `next_cursor` of the
-previous page), `limit` (1–200, default 50). Unknown users, units, tasks or actions, bad dates, a bad
-cursor or limit → 422 with `details` naming each parameter.
+previous page) or `before` (a page's `previous_cursor`: the page before it), `limit` (1–200, default
+50). Unknown users, units, tasks or actions, bad dates, a bad cursor, before or limit → 422 with
+`details` naming each parameter.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ def audit_events() -> ResponseReturnValue:
     try:
         filters = parse_filters(request.args, check_exists=True)
         limit = parse_limit(request.args.get("limit"))
-        page = audit_page(filters, request.args.get("cursor") or None, limit)
+        page = audit_page(
+            filters, request.args.get("cursor") or None, limit, request.args.get("before") or None
+        )
     except FilterError as error:
         raise ApiError(422, "invalid parameters", error.details) from None
-    return {"events": [event_json(event) for event in page.events], "next_cursor": page.next_cursor}
+    return {
+        "events": [event_json(event) for event in page.events],
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+    }

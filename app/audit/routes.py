@@ -42,7 +42,8 @@ def index():
     errors, filters, page = {}, AuditFilters(), None
     try:
         filters = parse_filters(request.args)
-        page = audit_page(filters, request.args.get("cursor") or None)
+        cursor, before = request.args.get("cursor") or None, request.args.get("before") or None
+        page = audit_page(filters, cursor, before=before)
     except FilterError as error:
         errors = error.details
     return render_template(
@@ -51,6 +52,7 @@ def index():
         errors=errors,
         rows=audit_rows(page.events) if page else [],
         next_cursor=page.next_cursor if page else None,
+        previous_cursor=page.previous_cursor if page else None,
         query=urlencode(filters.query_args()),
         chosen=chosen_labels(filters),
         actions=action_labels(),

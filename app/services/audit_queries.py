@@ -4,7 +4,8 @@ Filters: the actor (username; matched on the actor's user id, which the existing
 actor's unit at the time (the `actor_unit_code` snapshot), the task (id or code; a code names the task in
 every plan that has it), one or several actions, and a date range of days in Asia/Ho_Chi_Minh, both ends
 inclusive, turned into UTC bounds. Pages are ordered by (at desc, id desc); the cursor is the base64 of
-the last row's `at` and `id`, so the next page is an index seek rather than an OFFSET.
+the last row's `at` and `id`, so the next page is an index seek rather than an OFFSET; the page before
+is read the same way from the first row's (`before`), oldest first, and turned.
 """
 
 from __future__ import annotations
@@ -168,8 +169,9 @@ def encode_cursor(event: AuditEvent) -> str:
     return base64.urlsafe_b64encode(f"{at}|{event.id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (at, id) a cursor stands for; FilterError for anything this module did not make."""
+def decode_cursor(cursor: str, parameter: str = "cursor") -> tuple[datetime, int]:
+    """The (at, id) a cursor stands for; FilterError (naming `parameter`) for anything this module did
+    not make."""
     try:
         if len(cursor) > 100:
             raise ValueError(cursor)
@@ -182,7 +184,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError(raw)
         at = at.astimezone(UTC)
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise FilterError({"cursor": "not a cursor from this list"}) from None
+        raise FilterError({parameter: "not a cursor from this list"}) from None
     return at, event_id
 
 
@@ -243,20 +245,45 @@ def _newest_first(query: Select) -> Select:
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
+def _before(query: Select, position: tuple[datetime, int]) -> Select:
+    at, event_id = position
+    return query.where(AuditEvent.at >= at, tuple_(AuditEvent.at, AuditEvent.id) > (at, event_id))
+
+
 @dataclass
 class AuditPage:
     events: list[AuditEvent]
-    next_cursor: str | None
+    next_cursor: str | None  # the page after this one (older rows), None on the last page
+    previous_cursor: str | None = None  # the page before it (newer rows), None on the first page
 
 
-def audit_page(filters: AuditFilters, cursor: str | None = None, limit: int = PAGE_SIZE) -> AuditPage:
-    """One page, newest first, after the cursor's row. Raises FilterError for a bad cursor."""
+def audit_page(
+    filters: AuditFilters, cursor: str | None = None, limit: int = PAGE_SIZE, before: str | None = None
+) -> AuditPage:
+    """One page, newest first: after the `cursor` row (the next page), or the `limit` rows just newer
+    than the `before` row (the previous page: read oldest first, then turned). Raises FilterError for
+    a bad cursor, or for both at once."""
+    if cursor and before:
+        raise FilterError({"before": "give either cursor or before, not both"})
+    if before:
+        newer = _before(filtered(filters), decode_cursor(before, "before"))
+        events = list(db.session.scalars(newer.order_by(AuditEvent.at, AuditEvent.id).limit(limit + 1)))
+        more_newer = len(events) > limit
+        events = events[:limit][::-1]
+        # older rows follow: at least the `before` row itself
+        return AuditPage(
+            events,
+            encode_cursor(events[-1]) if events else None,
+            encode_cursor(events[0]) if more_newer and events else None,
+        )
     position = decode_cursor(cursor) if cursor else None
     query = _newest_first(_after(filtered(filters), position)).limit(limit + 1)
     events = list(db.session.scalars(query))
     more = len(events) > limit
     events = events[:limit]
-    return AuditPage(events, encode_cursor(events[-1]) if more and events else None)
+    # after a cursor, newer rows come before this page: at least the cursor's own row
+    previous = encode_cursor(events[0]) if position is not None and events else None
+    return AuditPage(events, encode_cursor(events[-1]) if more and events else None, previous)
 
 
 def newest_id() -> int:
