@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app.extensions import db
 from app.models import DuePrecision, Task, TaskState, WorkItem, WorkItemStatus
 from app.services.clock import LOCAL_TZ, as_utc
+from workflows.row_reads import on_postgresql
 
 NONE = ""
 DUE_SOON = "due_soon"
@@ -86,7 +87,7 @@ def wanted_marks(now: datetime) -> dict[int, tuple[str, str]]:
 def _lock(task_ids: list[int]) -> list[tuple[int, str, str]]:
     """Take the rows to change: (id, code, mark now). PostgreSQL skips rows another server holds."""
     query = select(Task.id, Task.code, Task.due_status).where(Task.id.in_(task_ids)).order_by(Task.id)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         query = query.with_for_update(skip_locked=True)
     return [tuple(row) for row in db.session.execute(query)]
 

@@ -43,6 +43,7 @@ from workflows import audit, signals
 from workflows.errors import Conflict, InvalidData, NotAllowed, ProcessFailed, must_try_again
 from workflows.guards import may_act, may_start
 from workflows.loop_compaction import compact_loops
+from workflows.row_reads import on_postgresql
 from workflows.row_writes import update_instance_reading_open_items, update_task
 from workflows.runtime import (
     complete_user_task,
@@ -296,7 +297,7 @@ def _take_item(item: WorkItem, instance: ProcessInstance, user: User, now: datet
     its item while a timer holding the instance cancels that item). SQLite: the item's UPDATE takes the
     database's single writer lock, then the instance is read."""
     params = {"item_id": item.id, "done_at": now, "done_by": user.id}
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         row = db.session.execute(_LOCK_INSTANCE_TAKE_ITEM, params | {"locked_id": instance.id}).one_or_none()
         taken = row.taken if row is not None else 0
     else:
@@ -415,7 +416,7 @@ def _take_due_instance(instance_id: int, now: datetime) -> ProcessInstance | Non
         ProcessInstance.next_timer_at <= now,
     )
     query = select(ProcessInstance).where(*due).options(undefer(ProcessInstance.state))
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return db.session.scalar(query.with_for_update(skip_locked=True))
     taken = db.session.execute(
         update(ProcessInstance)

@@ -24,6 +24,14 @@ from sqlalchemy import FromClause, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
+from app.extensions import db
+
+
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL: where a step's statements are merged or rows are
+    locked (FOR UPDATE, a data-modifying WITH), which SQLite, one writer at a time, does not need."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
 
 def attach_as_loaded(session: Session, obj: Any, key: tuple) -> None:
     """Make a new, never-added object (values in its __dict__) persistent in `session` under identity

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, WorkItem, WorkItemStatus
-from workflows.row_reads import attach_as_loaded
+from workflows.row_reads import attach_as_loaded, on_postgresql
 
 _INSTANCES = ProcessInstance.__table__
 _TASKS = Task.__table__
@@ -108,7 +108,7 @@ def update_instance_reading_open_items(instance: ProcessInstance, **values) -> l
     values["lock_version"] = version + 1
     names = tuple(sorted(values))
     params = {f"new_{name}": values[name] for name in names} | {"row_id": instance.id, "old_version": version}
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         rows = db.session.execute(_update_reading_open_items(names), params).all()
         updated, open_rows = bool(rows), [row for row in rows if row.id is not None]
     else:
