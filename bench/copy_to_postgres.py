@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.sqlite.is_file():
         parser.error(f"{args.sqlite}: no such file")
+    if not args.database_url.startswith("postgresql+psycopg://"):
+        parser.error("the database URL must be postgresql+psycopg://... (the copy uses psycopg 3's COPY)")
     print(json.dumps(copy_database(args.sqlite, args.database_url), indent=2, default=str))
     return 0
 
