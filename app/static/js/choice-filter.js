@@ -15,7 +15,7 @@
     var input = box.querySelector("input[type=search]");
     var count = box.querySelector("[aria-live]");
     var template = box.getAttribute("data-count-text") || "{shown} / {total}";
-    if (!list || !input) {
+    if (!list || !input || !count) {
       return;
     }
     var items = Array.prototype.map.call(list.querySelectorAll(".form-check"), function (element) {
