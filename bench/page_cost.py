@@ -242,6 +242,15 @@ def cases(s: dict) -> list[tuple[str, str, str]]:
         query = urlencode({**args, "cursor": cursor})
         out.append((f"audit page {AUDIT_PAGE}, {label}", s["supervisor"], f"/audit?{query}"))
         out.append((f"API audit page {AUDIT_PAGE}, {label}", s["supervisor"], f"/api/v1/audit?{query}"))
+        if label == "none":  # back from page 50 to page 49: the rows just newer than the cursor's row
+            back = urlencode({**args, "before": cursor})
+            out.append(
+                (
+                    f"API audit page {AUDIT_PAGE - 1} (previous), {label}",
+                    s["supervisor"],
+                    f"/api/v1/audit?{back}",
+                )
+            )
     out += [
         ("dashboard", s["supervisor"], "/dashboard"),
         ("plan list", s["supervisor"], "/plans"),
