@@ -229,7 +229,8 @@ def test_a_cursor_from_the_list_keeps_working_after_new_rows(trail, get):
 
 
 def test_pages_inside_a_run_of_rows_of_one_instant_visit_each_row_once(trail, get):
-    """A bulk change writes many rows at one instant: a page (and its cursor) can end inside the run."""
+    """Many rows at one instant (rows imported with their old times; the generator's clock at its end): a
+    page, and its cursor, can end inside the run."""
     instant = datetime(2025, 2, 10, 3, 0, tzinfo=UTC)
     run = [dated(Action.TASK_UPDATED, "cntt.cv", instant) for _ in range(45)]
     seen, cursor = [], None
