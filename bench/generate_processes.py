@@ -37,19 +37,27 @@ MAX_STEPS = 80  # a guard against a process that never ends
 # --- the simulated clock --------------------------------------------------------------------
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 class SimClock:
-    """Monotonic: moves by a fixed step per service call, jumps forward to a wave's start, never past
-    the real now."""
+    """Strictly increasing: moves by a fixed step per service call, jumps forward to a wave's start,
+    stays before `end` (5 minutes before the real now). In the last 2 % of the time each step is a
+    fraction of the time left (1 / `slowdown`, a 50th of the expected calls), so calls beyond the
+    estimate still get times of their own, before `end` for about 40 % more calls than expected (the
+    estimate was 2.5 % short at the full size), then a microsecond apart. (It once stopped at the end
+    instead, and 7 % of the full size's audit rows shared that one instant.)"""
 
     def __init__(self, start: datetime, end: datetime, expected_calls: int) -> None:
         self.now, self.end = start, end
         self.step = (end - start) / max(1, expected_calls)
+        self.slowdown = max(100, expected_calls // 50)
 
     def tick(self) -> None:
-        self.now = min(self.now + self.step, self.end)
+        self.now += max(_MICROSECOND, min(self.step, (self.end - self.now) / self.slowdown))
 
     def jump_to(self, moment: datetime) -> None:
-        self.now = max(self.now, min(moment, self.end))
+        self.now = max(self.now, min(moment, self.now + (self.end - self.now) / 2))
 
     def utcnow(self) -> datetime:
         return self.now
