@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import MESSAGES as API_MESSAGES
-from app.api.errors import TRY_AGAIN_MESSAGE
+from app.api.errors import TRY_AGAIN_MESSAGE, error_response
 from app.extensions import db
 from app.request_id import current_request_id
 from workflows.errors import must_try_again
@@ -53,8 +53,5 @@ def handle_database_error(error: DBAPIError):
         raise error
     db.session.rollback()
     if request.path.startswith("/api/"):
-        response = jsonify(error=TRY_AGAIN_MESSAGE, details={"retry": True})
-    else:
-        response = make_response(render_template("errors/409.html"))
-    response.status_code = 409
-    return response
+        return error_response(409, TRY_AGAIN_MESSAGE, {"retry": True})
+    return render_template("errors/409.html"), 409

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import ProcessInstance, Task, Unit, User, WorkItem, WorkItemStatus
@@ -123,3 +124,22 @@ def dump_tables() -> dict[str, list[tuple]]:
 def as_json(value: Any) -> str:
     """Canonical JSON (states must be JSON as stored, so no `default=`)."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class DriverError(Exception):
+    """A driver error as psycopg raises it, its SQLSTATE in `sqlstate` (40P01: a deadlock)."""
+
+    def __init__(self, sqlstate: str):
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def make_commit_fail(monkeypatch, sqlstate: str) -> None:
+    """The session's next commits fail as PostgreSQL's would, after the statements reached the database
+    (undo with monkeypatch.undo())."""
+
+    def failing():
+        db.session.flush()
+        raise OperationalError("COMMIT", {}, DriverError(sqlstate))
+
+    monkeypatch.setattr(db.session, "commit", failing)

@@ -20,7 +20,7 @@ END = START + timedelta(days=730)
 def test_calls_beyond_the_estimate_still_get_later_times_before_the_end():
     clock = SimClock(START, END, expected_calls=100_000)
     times = []
-    for _ in range(120_000):  # 20 % more calls than expected (the full size's estimate was 2.5 % short)
+    for _ in range(120_000):  # 20 % more calls than expected
         clock.tick()
         times.append(clock.utcnow())
     assert all(earlier < later for earlier, later in zip(times, times[1:], strict=False))  # to the µs

@@ -32,6 +32,7 @@ from tests.engine_helpers import (
     dump_tables,
     form_of,
     instance_of,
+    make_commit_fail,
     open_item,
     open_items,
     sample_data,
@@ -748,10 +749,6 @@ def test_fault_at_each_stage_changes_nothing_and_a_retry_succeeds(t1a, monkeypat
         assert result.next_items and all(i.status == WorkItemStatus.OPEN for i in result.next_items)
 
 
-class _DeadlockDetected(Exception):
-    sqlstate = "40P01"  # as psycopg's errors.DeadlockDetected carries it
-
-
 def test_a_deadlock_ending_the_step_is_a_conflict_to_retry(t1a, monkeypatch):
     """PostgreSQL ends one of two transactions waiting for each other's locks: that step is a 409 with
     nothing written, and sending it again succeeds."""
@@ -759,11 +756,7 @@ def test_a_deadlock_ending_the_step_is_a_conflict_to_retry(t1a, monkeypatch):
     item = open_item(t1a, "draft", None)
     before = dump_tables()
 
-    def deadlocked():
-        db.session.flush()
-        raise OperationalError("COMMIT", {}, _DeadlockDetected("deadlock detected"))
-
-    monkeypatch.setattr(db.session, "commit", deadlocked)
+    make_commit_fail(monkeypatch, "40P01")  # psycopg's errors.DeadlockDetected
     with pytest.raises(Conflict, match="try again"):
         advance(item, user("cntt.cv"), DRAFT, None)
     monkeypatch.undo()

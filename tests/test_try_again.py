@@ -7,33 +7,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import WorkItem, WorkItemStatus
 from tests.audit_data import drive_1a, task
 from tests.conftest import csrf_token_from
-from tests.engine_helpers import dump_tables
+from tests.engine_helpers import dump_tables, make_commit_fail
 
 API = "/api/v1"
-
-
-class _DriverError(Exception):
-    """A driver error as psycopg raises it: the SQLSTATE in `sqlstate`."""
-
-    def __init__(self, sqlstate: str):
-        super().__init__(f"SQLSTATE {sqlstate}")
-        self.sqlstate = sqlstate
-
-
-def _commit_fails(monkeypatch, sqlstate: str) -> None:
-    """The next commit fails as PostgreSQL's would, after the statements reached the database."""
-
-    def failing():
-        db.session.flush()
-        raise OperationalError("COMMIT", {}, _DriverError(sqlstate))
-
-    monkeypatch.setattr(db.session, "commit", failing)
 
 
 def _opinion_item() -> WorkItem:
@@ -49,7 +30,7 @@ def test_an_api_claim_that_meets_another_change_is_a_409_to_send_again(
     item_id = _opinion_item().id
     headers = {"Authorization": f"Bearer {api_token('vp.cv')}"}
     before = dump_tables()
-    _commit_fails(monkeypatch, sqlstate)
+    make_commit_fail(monkeypatch, sqlstate)
     response = client.post(f"{API}/work-items/{item_id}/claim", headers=headers)
     monkeypatch.undo()
     assert response.status_code == 409, response.get_data(as_text=True)
@@ -68,7 +49,7 @@ def test_a_page_form_that_meets_another_change_is_a_409_page_and_saves_nothing(c
     form = {"assignee": "", "expected_result": "Kế hoạch đã ban hành", "deadline": "", "csrf_token": ""}
     form["csrf_token"] = csrf_token_from(html)
     before = dump_tables()
-    _commit_fails(monkeypatch, "40P01")
+    make_commit_fail(monkeypatch, "40P01")
     response = client.post(f"/tasks/{t1a.id}/fields", data=form)
     monkeypatch.undo()
     assert response.status_code == 409
@@ -85,7 +66,7 @@ def test_any_other_database_error_stays_a_server_error(app, client, auth, api_to
     app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a 500 page, not a raised error
     item_id = _opinion_item().id
     headers = {"Authorization": f"Bearer {api_token('vp.cv')}"}
-    _commit_fails(monkeypatch, "XX000")  # an internal error of the database: not one to send again
+    make_commit_fail(monkeypatch, "XX000")  # an internal error of the database: not one to send again
     api = client.post(f"{API}/work-items/{item_id}/claim", headers=headers)
     monkeypatch.undo()
     assert api.status_code == 500 and api.get_json()["error"] == "internal error"
@@ -93,7 +74,7 @@ def test_any_other_database_error_stays_a_server_error(app, client, auth, api_to
     auth.login("cntt.tp")
     html = client.get(f"/tasks/{t1a.id}").get_data(as_text=True)
     form = {"assignee": "", "expected_result": "Khác", "deadline": "", "csrf_token": csrf_token_from(html)}
-    _commit_fails(monkeypatch, "XX000")
+    make_commit_fail(monkeypatch, "XX000")
     page = client.post(f"/tasks/{t1a.id}/fields", data=form)
     monkeypatch.undo()
     assert page.status_code == 500 and "Vui lòng gửi lại" not in page.get_data(as_text=True)
