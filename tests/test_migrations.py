@@ -79,3 +79,50 @@ def test_demo_seed_runs_on_the_migrated_schema(migrated_app):
     db.session.commit()
     assert db.session.query(Task).filter(Task.kind == "plan").count() == 28
     assert db.session.query(Task).filter(Task.kind == "report").count() == 9  # the reporting cycle
+
+
+def test_upgrade_rewrites_candidate_roles_into_one_order(fresh_database_url):
+    """Rows written before b2c3d4e5f6a8 kept a step's roles as the diagram listed them; the worklist now
+    finds a set of roles by equality, so the upgrade rewrites them into Role.ACTING's order (dropping
+    roles that never act) and the people of those roles see the items."""
+    from sqlalchemy import select, text
+
+    from app.models import User, WorkItem
+    from app.services.demo import seed_demo
+    from tests.worklist_rows import add_item, anchor_item
+    from workflows.worklist import worklist_count, worklist_for
+
+    application = make_app(fresh_database_url)
+    with application.app_context():
+        try:
+            upgrade(revision="d0e1f2a3b4c6")
+            seed_demo("pw-for-migration-test")
+            db.session.commit()
+            anchor = anchor_item()
+            extra = add_item(anchor, unit=None, roles=["specialist"])
+            db.session.commit()
+            old_order, with_supervisor = anchor.id, extra.id
+            written_before = {old_order: ",leader,unit_head,", with_supervisor: ",supervisor,specialist,"}
+            for item_id, stored in written_before.items():
+                db.session.execute(
+                    text(
+                        "UPDATE work_items SET candidate_roles = :roles, assignee_id = NULL, "
+                        "candidate_unit_id = NULL WHERE id = :id"
+                    ),
+                    {"roles": stored, "id": item_id},
+                )
+            db.session.commit()
+
+            upgrade()
+            db.session.expire_all()
+            stored = dict(db.session.execute(select(WorkItem.id, WorkItem.candidate_roles)).all())
+            assert stored[old_order] == ",unit_head,leader,"
+            assert stored[with_supervisor] == ",specialist,"
+            leader = db.session.scalars(select(User).where(User.username == "giamdoc")).one()
+            assert old_order in [item.id for item in worklist_for(leader)]
+            assert worklist_count(leader) == len(worklist_for(leader))
+            specialist = db.session.scalars(select(User).where(User.username == "vp.cv")).one()
+            assert with_supervisor in [item.id for item in worklist_for(specialist)]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from app.extensions import db
 from app.models import (
@@ -169,3 +169,35 @@ def test_a_work_item_shown_with_its_task_brings_the_coordinating_units_in_plan_o
         assert "coordinations" in item.task.__dict__  # read with the item, not later
         assert [unit.code for unit in item.task.coordinating_units] == ["HTS", "TTCNTT", "VP"]
         assert item.task.coordinating_units[0] is db.session.get(Unit, unit("HTS").id)
+
+
+def test_joins_in_written_order_holds_for_its_block_only(app):
+    """PostgreSQL plans the statements inside with their joins as written, and the rest of the
+    transaction as usual again, also when the block fails; SQLite is not asked anything."""
+    from workflows.row_reads import joins_in_written_order, on_postgresql
+
+    seen = []
+
+    def listen(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    if not on_postgresql():
+        event.listen(db.engine, "before_cursor_execute", listen)
+        with joins_in_written_order():
+            pass
+        event.remove(db.engine, "before_cursor_execute", listen)
+        assert seen == []
+        return
+
+    def limit() -> str:
+        return db.session.execute(text("SHOW join_collapse_limit")).scalar()
+
+    usual = limit()
+    assert usual != "1"
+    with joins_in_written_order():
+        assert limit() == "1"
+    assert limit() == usual
+    with pytest.raises(ZeroDivisionError), joins_in_written_order():
+        assert limit() == "1"
+        1 / 0  # noqa: B018
+    assert limit() == usual

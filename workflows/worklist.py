@@ -8,10 +8,11 @@ import operator
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import reduce
+from functools import lru_cache, reduce
+from itertools import combinations
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union, union_all
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -30,7 +31,7 @@ from app.models import (
     WorkItemStatus,
 )
 from app.services.clock import as_utc
-from workflows.row_reads import RowShape, row_objects
+from workflows.row_reads import RowShape, joins_in_written_order, row_objects
 
 # A definition as steps read it: its identity (forms and spec come from the per-version caches of
 # workflows/runtime.py).
@@ -127,34 +128,81 @@ def _served_unit_ids(user: User):
 _SOONEST_DUE_FIRST = (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
 
 
+@lru_cache(maxsize=32)
+def _role_sets_with(acting: frozenset[str]) -> tuple[str, ...]:
+    """Every stored set of candidate roles (WorkItem.encode_roles) that holds one of `acting`."""
+    sizes = range(1, len(Role.ACTING) + 1)
+    subsets = (subset for size in sizes for subset in combinations(Role.ACTING, size))
+    return tuple(WorkItem.encode_roles(subset) for subset in subsets if acting.intersection(subset))
+
+
+def _role_sets(user: User) -> tuple[str, ...]:
+    """The sets of candidate roles that let the user act: 8 for one role, 15 for all four."""
+    return _role_sets_with(frozenset(role for role in user.roles if role in Role.ACTING))
+
+
 class _Branch(NamedTuple):
     condition: ColumnElement[bool]
     index_prefix: tuple  # the columns of its index before due_at, all fixed by the condition
 
 
 _HELD = (WorkItem.status, WorkItem.assignee_id)  # ix_work_items_status_assignee_due
-_UNASSIGNED = (WorkItem.status, WorkItem.assignee_id, WorkItem.candidate_unit_id)  # ..._unit_due
+_OFFERED = (  # ix_work_items_status_assignee_unit_roles_due
+    WorkItem.status,
+    WorkItem.assignee_id,
+    WorkItem.candidate_unit_id,
+    WorkItem.candidate_roles,
+)
+_OPEN = WorkItem.status == WorkItemStatus.OPEN
+_UNASSIGNED = and_(_OPEN, WorkItem.assignee_id.is_(None))
 
 
-def _branches(user: User, unit_ids: list[int] | None = None) -> list[_Branch]:
-    """The worklist's condition as disjoint branches, each an equality lookup in an index (see
-    WorkItem.__table_args__): the items assigned to the user; the unassigned ones of a unit the user
-    serves (one branch per unit given in `unit_ids`, else one for all, found by a subquery); the
-    unassigned ones of no unit. The unassigned ones need one of the user's roles among the candidate
-    roles, which their index carries, so the role is tested without reading the rows."""
-    open_ = WorkItem.status == WorkItemStatus.OPEN
-    branches = [_Branch(and_(open_, WorkItem.assignee_id == user.id), _HELD)]
-    roles = [WorkItem.candidate_roles.like(f"%,{role},%") for role in user.roles if role in Role.ACTING]
-    if roles:
-        unassigned = and_(open_, WorkItem.assignee_id.is_(None), or_(*roles))
-        in_units = (
-            [WorkItem.candidate_unit_id.in_(_served_unit_ids(user))]
-            if unit_ids is None
-            else [WorkItem.candidate_unit_id == unit_id for unit_id in unit_ids]
-        )
-        in_units.append(WorkItem.candidate_unit_id.is_(None))
-        branches += [_Branch(and_(unassigned, in_unit), _UNASSIGNED) for in_unit in in_units]
-    return branches
+def _held_branch(user: User) -> _Branch:
+    return _Branch(and_(_OPEN, WorkItem.assignee_id == user.id), _HELD)
+
+
+def _in_unit(unit_id):
+    return WorkItem.candidate_unit_id.is_(None) if unit_id is None else WorkItem.candidate_unit_id == unit_id
+
+
+def _waiting_for(user: User) -> list[ColumnElement[bool]]:
+    """The unassigned open items whose candidate roles are a set holding one of the user's roles (by
+    equality, so the items for other roles are not read): those of a unit the user serves (found by a
+    subquery), and those of no unit. None for a user without a role that acts."""
+    role_sets = _role_sets(user)
+    if not role_sets:
+        return []
+    offered = and_(_UNASSIGNED, WorkItem.candidate_roles.in_(role_sets))
+    in_served_unit = WorkItem.candidate_unit_id.in_(_served_unit_ids(user))
+    return [and_(offered, in_served_unit), and_(offered, _in_unit(None))]
+
+
+def _count_branches(user: User) -> list[_Branch]:
+    """The worklist's condition as disjoint branches, each a few equality lookups in an index (see
+    WorkItem.__table_args__): the items assigned to the user, and those waiting for the user's roles."""
+    return [_held_branch(user), *(_Branch(condition, _OFFERED) for condition in _waiting_for(user))]
+
+
+def _offers(user: User) -> list[tuple[int | None, str]]:
+    """The (candidate unit, candidate roles) pairs under which unassigned open items wait for the user.
+    One statement that reads the index entries of the items the count counts (so it grows with the
+    user's own list, not with anyone else's)."""
+    conditions = _waiting_for(user)
+    if not conditions:
+        return []
+    pair = (WorkItem.candidate_unit_id, WorkItem.candidate_roles)
+    found = union(*(select(*pair).where(condition) for condition in conditions))
+    return [(unit_id, role_set) for unit_id, role_set in db.session.execute(found)]
+
+
+def _page_branches(user: User) -> list[_Branch]:
+    """The count's branches with one per (unit, roles) pair that has items waiting (`_offers`), so that
+    each is a walk in due order along the index."""
+    offered = [
+        _Branch(and_(_UNASSIGNED, _in_unit(unit_id), WorkItem.candidate_roles == role_set), _OFFERED)
+        for unit_id, role_set in _offers(user)
+    ]
+    return [_held_branch(user), *offered]
 
 
 @dataclass(frozen=True)
@@ -196,10 +244,10 @@ def worklist_for(user: User, limit: int = 500, after: WorklistPosition | None = 
     (undated last, then by id), at most `limit`, after `after` (a previous page's last item)."""
     if not user.active or limit < 1:
         return []
-    # One walk per served unit, each in due order: a walk over an IN of units goes unit by unit, so its
-    # first `limit` rows are not the soonest due of them all. The units are read first (one statement).
-    unit_ids = list(db.session.scalars(_served_unit_ids(user).order_by(Unit.id))) if user.roles else []
-    walks = [walk.subquery() for branch in _branches(user, unit_ids) for walk in _walks(branch, after, limit)]
+    # One walk per (unit, roles) pair with items waiting, each in due order: a walk over an IN of units
+    # or of role sets goes one value after the other, so its first `limit` rows are not the soonest due
+    # of them all. The pairs are found first (one statement).
+    walks = [walk.subquery() for branch in _page_branches(user) for walk in _walks(branch, after, limit)]
     candidates = union_all(*(select(walk.c.id, walk.c.due_at) for walk in walks)).subquery()
     # The page's ids first (at most `limit` of a few walks' rows), then their rows and what they show.
     page = (
@@ -220,7 +268,8 @@ def worklist_for(user: User, limit: int = 500, after: WorklistPosition | None = 
         )
         .order_by(*_SOONEST_DUE_FIRST)
     )
-    return list(db.session.scalars(query).unique())
+    with joins_in_written_order():
+        return list(db.session.scalars(query).unique())
 
 
 def worklist_count(user: User) -> int:
@@ -229,7 +278,7 @@ def worklist_count(user: User) -> int:
         return 0
     counts = [
         select(func.count()).select_from(WorkItem).where(branch.condition).scalar_subquery()
-        for branch in _branches(user)
+        for branch in _count_branches(user)
     ]
     return db.session.scalar(select(reduce(operator.add, counts)))
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.plans import Task
 from app.models.units import Unit
-from app.models.users import User
+from app.models.users import Role, User
 
 
 class ProcessDefinition(db.Model):
@@ -104,9 +104,10 @@ class WorkItem(db.Model):
     __tablename__ = "work_items"
     # The worklist and its count (workflows/worklist.py) read the open items branch by branch, each an
     # index range in due order: the user's own (status, assignee), and the unassigned ones of a unit or of
-    # no unit (status, assignee NULL, candidate unit NULL or one served), with the candidate roles in the
-    # index so that the user's role is tested without reading the row. The first holds only held items
-    # (partial: `assignee_id = ?` implies it), so that an unassigned branch never walks it in due order.
+    # no unit for one set of candidate roles (status, assignee NULL, candidate unit NULL or one served,
+    # candidate roles equal to a set that holds one of the user's roles), so that nobody's list or count
+    # reads the items waiting for other roles. The first holds only held items (partial: `assignee_id = ?`
+    # implies it), so that an unassigned branch never walks it in due order.
     __table_args__ = (
         Index("ix_work_items_open_by_unit", "status", "candidate_unit_id"),
         Index(
@@ -119,13 +120,13 @@ class WorkItem(db.Model):
             postgresql_where=text(HELD_ITEMS),
         ),
         Index(
-            "ix_work_items_status_assignee_unit_due",
+            "ix_work_items_status_assignee_unit_roles_due",
             "status",
             "assignee_id",
             "candidate_unit_id",
+            "candidate_roles",
             "due_at",
             "id",
-            "candidate_roles",
         ),
     )
 
@@ -138,7 +139,8 @@ class WorkItem(db.Model):
     lane: Mapped[str | None] = mapped_column(String(200))
     form_key: Mapped[str | None] = mapped_column(String(100))
     candidate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    # ",specialist,unit_head,": delimited so worklists can filter with LIKE on any database
+    # ",specialist,unit_head,": the roles that act, in Role.ACTING's order (encode_roles), so that one set
+    # of roles is always the same string and worklists find it by equality
     candidate_roles: Mapped[str] = mapped_column(String(100))
     item_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -162,7 +164,10 @@ class WorkItem(db.Model):
 
     @staticmethod
     def encode_roles(roles) -> str:
-        return "," + ",".join(roles) + ","
+        """The roles as stored: those that act (no step waits for a supervisor), in Role.ACTING's order,
+        each once, between commas."""
+        wanted = set(roles)
+        return "," + ",".join(role for role in Role.ACTING if role in wanted) + ","
 
 
 class AuditEvent(db.Model):
