@@ -126,3 +126,43 @@ def test_upgrade_rewrites_candidate_roles_into_one_order(fresh_database_url):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_upgrade_drops_the_audit_indexes_others_cover_and_keeps_the_rows_and_chain(fresh_database_url):
+    """e4f5a6b7c8d0 drops the single-column audit indexes and the unique index on `hash` (on SQLite by
+    rebuilding the table): the rows and their chain come through, and `prev_hash` stays unique."""
+    from sqlalchemy import select
+
+    from app.models import AuditEvent
+    from app.services.demo import seed_demo
+    from tests.worklist_rows import anchor_item
+    from workflows.audit_verify import verify
+
+    def chain() -> list:
+        return db.session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id)).all()
+
+    def single_column_indexes() -> list[str]:
+        inspector = inspect(db.engine)
+        indexes = inspector.get_indexes("audit_events") + inspector.get_unique_constraints("audit_events")
+        return sorted({index["column_names"][0] for index in indexes if len(index["column_names"]) == 1})
+
+    application = make_app(fresh_database_url)
+    with application.app_context():
+        try:
+            upgrade(revision="b2c3d4e5f6a8")
+            seed_demo("pw-for-migration-test")
+            db.session.commit()
+            anchor_item()  # a process started: its audit rows
+            db.session.commit()
+            before = chain()
+            assert len(before) >= 2
+            assert single_column_indexes() == ["action", "actor_id", "hash", "prev_hash", "task_id"]
+            db.session.commit()  # the migration's ALTERs wait for this session's reads to end
+
+            upgrade()
+            assert chain() == before
+            assert verify().ok
+            assert single_column_indexes() == ["prev_hash"]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

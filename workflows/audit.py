@@ -13,7 +13,7 @@ the lock that every other writer of audit rows needs:
   assignment, task editing, attachments, guidance); when nothing was written yet (a sign-in, a failed
   sign-in) `record()` takes the lock itself with `BEGIN IMMEDIATE`, which SQLite allows because pysqlite
   opens a transaction only at the first write.
-Either way `prev_hash` and `hash` are unique, so a fork would fail at the database rather than pass.
+Either way `prev_hash` is unique, so a fork would fail at the database rather than pass.
 Rows recorded earlier in the same transaction and not flushed yet chain through `session.info`.
 """
 

@@ -175,7 +175,8 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     # The audit page's filters, newest first (keyset on at, id): each stays an index range scan at a
-    # million rows (bench/audit_query_cost.py).
+    # million rows (bench/audit_query_cost.py). Each also serves lookups by its first column alone, so
+    # no column has a single-column index: every audit row is written into every index.
     __table_args__ = (
         # the whole trail newest first (the audit list unfiltered, the dashboard's latest events): in
         # (at, id) order, so a page stops after its rows even where many rows share one instant
@@ -190,12 +191,12 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_username: Mapped[str | None] = mapped_column(String(80))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     actor_unit_code: Mapped[str | None] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(50), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
     step: Mapped[str | None] = mapped_column(String(100))
@@ -205,9 +206,10 @@ class AuditEvent(db.Model):
     comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
     # The hash chain (workflows/audit.py): `hash` is SHA-256 over this row's content with `prev_hash`, the
-    # hash of the row before it (64 zeros for the first). Unique, so the chain cannot fork.
+    # hash of the row before it (64 zeros for the first). `prev_hash` is unique, so the chain cannot fork;
+    # `hash` needs no index of its own (nothing looks a row up by it; migration e4f5a6b7c8d0).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 # PostgreSQL refuses every UPDATE, DELETE and TRUNCATE of the audit trail (the same SQL is in migration
