@@ -3,6 +3,8 @@
 On the suite's database: SQLite, or PostgreSQL when TEST_DATABASE_URL is set.
 """
 
+from contextlib import contextmanager
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -81,6 +83,27 @@ def test_demo_seed_runs_on_the_migrated_schema(migrated_app):
     assert db.session.query(Task).filter(Task.kind == "report").count() == 9  # the reporting cycle
 
 
+@contextmanager
+def demo_with_a_step_at(database_url: str, revision: str):
+    """The schema at `revision` with the demo seeded and cntt.cv's draft of task 1.a started (its work
+    item and audit rows); yields that work item, in the app's context."""
+    from app.services.demo import seed_demo
+    from tests.worklist_rows import anchor_item
+
+    application = make_app(database_url)
+    with application.app_context():
+        try:
+            upgrade(revision=revision)
+            seed_demo("pw-for-migration-test")
+            db.session.commit()
+            anchor = anchor_item()
+            db.session.commit()
+            yield anchor
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_upgrade_rewrites_candidate_roles_into_one_order(fresh_database_url):
     """Rows written before b2c3d4e5f6a8 kept a step's roles as the diagram listed them; the worklist now
     finds a set of roles by equality, so the upgrade rewrites them into Role.ACTING's order (dropping
@@ -88,44 +111,34 @@ def test_upgrade_rewrites_candidate_roles_into_one_order(fresh_database_url):
     from sqlalchemy import select, text
 
     from app.models import User, WorkItem
-    from app.services.demo import seed_demo
-    from tests.worklist_rows import add_item, anchor_item
+    from tests.worklist_rows import add_item
     from workflows.worklist import worklist_count, worklist_for
 
-    application = make_app(fresh_database_url)
-    with application.app_context():
-        try:
-            upgrade(revision="d0e1f2a3b4c6")
-            seed_demo("pw-for-migration-test")
-            db.session.commit()
-            anchor = anchor_item()
-            extra = add_item(anchor, unit=None, roles=["specialist"])
-            db.session.commit()
-            old_order, with_supervisor = anchor.id, extra.id
-            written_before = {old_order: ",leader,unit_head,", with_supervisor: ",supervisor,specialist,"}
-            for item_id, stored in written_before.items():
-                db.session.execute(
-                    text(
-                        "UPDATE work_items SET candidate_roles = :roles, assignee_id = NULL, "
-                        "candidate_unit_id = NULL WHERE id = :id"
-                    ),
-                    {"roles": stored, "id": item_id},
-                )
-            db.session.commit()
+    with demo_with_a_step_at(fresh_database_url, "d0e1f2a3b4c6") as anchor:
+        extra = add_item(anchor, unit=None, roles=["specialist"])
+        db.session.commit()
+        old_order, with_supervisor = anchor.id, extra.id
+        written_before = {old_order: ",leader,unit_head,", with_supervisor: ",supervisor,specialist,"}
+        for item_id, stored in written_before.items():
+            db.session.execute(
+                text(
+                    "UPDATE work_items SET candidate_roles = :roles, assignee_id = NULL, "
+                    "candidate_unit_id = NULL WHERE id = :id"
+                ),
+                {"roles": stored, "id": item_id},
+            )
+        db.session.commit()
 
-            upgrade()
-            db.session.expire_all()
-            stored = dict(db.session.execute(select(WorkItem.id, WorkItem.candidate_roles)).all())
-            assert stored[old_order] == ",unit_head,leader,"
-            assert stored[with_supervisor] == ",specialist,"
-            leader = db.session.scalars(select(User).where(User.username == "giamdoc")).one()
-            assert old_order in [item.id for item in worklist_for(leader)]
-            assert worklist_count(leader) == len(worklist_for(leader))
-            specialist = db.session.scalars(select(User).where(User.username == "vp.cv")).one()
-            assert with_supervisor in [item.id for item in worklist_for(specialist)]
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+        upgrade()
+        db.session.expire_all()
+        stored = dict(db.session.execute(select(WorkItem.id, WorkItem.candidate_roles)).all())
+        assert stored[old_order] == ",unit_head,leader,"
+        assert stored[with_supervisor] == ",specialist,"
+        leader = db.session.scalars(select(User).where(User.username == "giamdoc")).one()
+        assert old_order in [item.id for item in worklist_for(leader)]
+        assert worklist_count(leader) == len(worklist_for(leader))
+        specialist = db.session.scalars(select(User).where(User.username == "vp.cv")).one()
+        assert with_supervisor in [item.id for item in worklist_for(specialist)]
 
 
 def test_upgrade_drops_the_audit_indexes_others_cover_and_keeps_the_rows_and_chain(fresh_database_url):
@@ -134,8 +147,6 @@ def test_upgrade_drops_the_audit_indexes_others_cover_and_keeps_the_rows_and_cha
     from sqlalchemy import select
 
     from app.models import AuditEvent
-    from app.services.demo import seed_demo
-    from tests.worklist_rows import anchor_item
     from workflows.audit_verify import verify
 
     def chain() -> list:
@@ -146,23 +157,13 @@ def test_upgrade_drops_the_audit_indexes_others_cover_and_keeps_the_rows_and_cha
         indexes = inspector.get_indexes("audit_events") + inspector.get_unique_constraints("audit_events")
         return sorted({index["column_names"][0] for index in indexes if len(index["column_names"]) == 1})
 
-    application = make_app(fresh_database_url)
-    with application.app_context():
-        try:
-            upgrade(revision="b2c3d4e5f6a8")
-            seed_demo("pw-for-migration-test")
-            db.session.commit()
-            anchor_item()  # a process started: its audit rows
-            db.session.commit()
-            before = chain()
-            assert len(before) >= 2
-            assert single_column_indexes() == ["action", "actor_id", "hash", "prev_hash", "task_id"]
-            db.session.commit()  # the migration's ALTERs wait for this session's reads to end
+    with demo_with_a_step_at(fresh_database_url, "b2c3d4e5f6a8"):  # the step's start: audit rows
+        before = chain()
+        assert len(before) >= 2
+        assert single_column_indexes() == ["action", "actor_id", "hash", "prev_hash", "task_id"]
+        db.session.commit()  # the migration's ALTERs wait for this session's reads to end
 
-            upgrade()
-            assert chain() == before
-            assert verify().ok
-            assert single_column_indexes() == ["prev_hash"]
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+        upgrade()
+        assert chain() == before
+        assert verify().ok
+        assert single_column_indexes() == ["prev_hash"]
