@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import (
@@ -200,4 +201,10 @@ def test_joins_in_written_order_holds_for_its_block_only(app):
     with pytest.raises(ZeroDivisionError), joins_in_written_order():
         assert limit() == "1"
         1 / 0  # noqa: B018
+    assert limit() == usual
+    # a statement that fails inside: its own error comes out (not "the transaction is aborted")
+    with pytest.raises(DBAPIError) as failed, joins_in_written_order():
+        db.session.execute(text("SELECT 1 / 0"))
+    assert failed.value.orig.sqlstate == "22012"  # division by zero
+    db.session.rollback()
     assert limit() == usual

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import FromClause, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -50,8 +51,17 @@ def joins_in_written_order() -> Iterator[None]:
     session.execute(text("SET LOCAL join_collapse_limit = 1"))
     try:
         yield
-    finally:
-        session.execute(text("SET LOCAL join_collapse_limit = DEFAULT"))
+    except DBAPIError:
+        # the transaction failed: its rollback undoes the setting, and a statement now would fail too and
+        # hide this error (a deadlock must stay a deadlock, for the 409 that asks to send again)
+        raise
+    except BaseException:
+        session.execute(_USUAL_JOIN_ORDER)
+        raise
+    session.execute(_USUAL_JOIN_ORDER)
+
+
+_USUAL_JOIN_ORDER = text("SET LOCAL join_collapse_limit = DEFAULT")
 
 
 def attach_as_loaded(session: Session, obj: Any, key: tuple) -> None:
