@@ -35,6 +35,10 @@ def on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+_JOINS_AS_WRITTEN = text("SET LOCAL join_collapse_limit = 1")
+_USUAL_JOIN_ORDER = text("SET LOCAL join_collapse_limit = DEFAULT")
+
+
 @contextmanager
 def joins_in_written_order() -> Iterator[None]:
     """On PostgreSQL, plan the statements run inside with their joins in the order written
@@ -48,7 +52,7 @@ def joins_in_written_order() -> Iterator[None]:
         yield
         return
     session = db.session()
-    session.execute(text("SET LOCAL join_collapse_limit = 1"))
+    session.execute(_JOINS_AS_WRITTEN)
     try:
         yield
     except DBAPIError:
@@ -59,9 +63,6 @@ def joins_in_written_order() -> Iterator[None]:
         session.execute(_USUAL_JOIN_ORDER)
         raise
     session.execute(_USUAL_JOIN_ORDER)
-
-
-_USUAL_JOIN_ORDER = text("SET LOCAL join_collapse_limit = DEFAULT")
 
 
 def attach_as_loaded(session: Session, obj: Any, key: tuple) -> None:

@@ -25,6 +25,10 @@ depends_on = None
 ACTING = ("specialist", "unit_head", "leader", "admin")
 
 work_items = sa.table("work_items", sa.column("candidate_roles", sa.String))
+NEW_INDEX = "ix_work_items_status_assignee_unit_roles_due"
+NEW_COLUMNS = ["status", "assignee_id", "candidate_unit_id", "candidate_roles", "due_at", "id"]
+OLD_INDEX = "ix_work_items_status_assignee_unit_due"
+OLD_COLUMNS = ["status", "assignee_id", "candidate_unit_id", "due_at", "id", "candidate_roles"]
 
 
 def _stored(text: str) -> str:
@@ -42,20 +46,10 @@ def upgrade():
                 .where(work_items.c.candidate_roles == old)
                 .values(candidate_roles=_stored(old))
             )
-    op.create_index(
-        "ix_work_items_status_assignee_unit_roles_due",
-        "work_items",
-        ["status", "assignee_id", "candidate_unit_id", "candidate_roles", "due_at", "id"],
-        unique=False,
-    )
-    op.drop_index("ix_work_items_status_assignee_unit_due", table_name="work_items")
+    op.create_index(NEW_INDEX, "work_items", NEW_COLUMNS, unique=False)
+    op.drop_index(OLD_INDEX, table_name="work_items")
 
 
 def downgrade():
-    op.create_index(
-        "ix_work_items_status_assignee_unit_due",
-        "work_items",
-        ["status", "assignee_id", "candidate_unit_id", "due_at", "id", "candidate_roles"],
-        unique=False,
-    )
-    op.drop_index("ix_work_items_status_assignee_unit_roles_due", table_name="work_items")
+    op.create_index(OLD_INDEX, "work_items", OLD_COLUMNS, unique=False)
+    op.drop_index(NEW_INDEX, table_name="work_items")
